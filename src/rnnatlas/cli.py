@@ -1,0 +1,120 @@
+"""``rnnatlas <stage> …``: the command line every Snakemake rule calls.
+
+Threads are limited before numpy or torch is imported (``--threads``, default 1), because BLAS
+pools sized to the whole machine oversubscribe small machines badly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _json(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object")
+    return value
+
+
+def _ids(text: str) -> list[str]:
+    return [s for s in text.split(",") if s]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnatlas", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (default 1)")
+    common.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    sub = parser.add_subparsers(dest="stage", required=True)
+
+    p = sub.add_parser("validate-config", parents=[common], help="check config files against the schema")
+    p.add_argument("configfiles", nargs="*", help="merged in order over config/config.yaml")
+
+    p = sub.add_parser("task-data", parents=[common], help="write a task's validation/probe sets and conditions")
+    p.add_argument("--task", required=True)
+    p.add_argument("--params", type=_json, default={}, help="task parameters (JSON)")
+    p.add_argument("--validation-trials", type=int, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("search", parents=[common], help="hyperparameter search for one configuration cell")
+    p.add_argument("--task", required=True)
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--cell", required=True, help="e.g. gru-tanh-n64-l2_1e-04")
+    p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
+    p.add_argument("--search", type=_json, required=True, help="search settings (JSON)")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("train", parents=[common], help="train one pack of same-shape networks")
+    p.add_argument("--task", required=True)
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--nets", type=_ids, required=True, help="comma-separated network ids to train")
+    p.add_argument("--twins", type=_ids, default=[], help="comma-separated untrained-twin ids to record")
+    p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
+    p.add_argument("--search-results", nargs="*", default=[], help="search JSON files (hyperparameters per cell)")
+    p.add_argument("--out-dir", required=True, help="results/<task>/nets")
+
+    p = sub.add_parser("probe", parents=[common], help="record hidden states on the probe set")
+    p.add_argument("--task", required=True)
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--out", nargs="+", required=True)
+
+    p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
+    p.add_argument("--task", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--out-csv", required=True)
+    p.add_argument("--out-json", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .runtime import set_threads
+
+    set_threads(args.threads)
+    from .stages.common import setup_logging
+
+    setup_logging()
+    if args.stage == "validate-config":
+        from .config import ConfigError, load_config
+
+        try:
+            load_config(args.configfiles)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        print("configuration OK")
+    elif args.stage == "task-data":
+        from .stages import task_data
+
+        task_data.run(args.task, args.params, args.validation_trials, args.seed, args.out)
+    elif args.stage == "search":
+        from .stages import search
+
+        search.run(args.task, args.task_data, args.cell, args.settings, args.search, args.out, args.device)
+    elif args.stage == "train":
+        from .ids import parse_network_id
+        from .stages import train
+
+        nets = [parse_network_id(i, args.task) for i in args.nets]
+        twins = [parse_network_id(i, args.task) for i in args.twins]
+        train.run(args.task, args.task_data, nets, twins, args.settings, args.out_dir, args.search_results, args.device)
+    elif args.stage == "probe":
+        from .stages import probe
+
+        probe.run(args.task, args.task_data, args.models, args.out, args.device)
+    elif args.stage == "summarize":
+        from .stages import summarize
+
+        summarize.run(args.task, args.models, args.out_csv, args.out_json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

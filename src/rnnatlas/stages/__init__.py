@@ -1,0 +1,1 @@
+"""One module per pipeline stage; each is what one ``rnnatlas <stage>`` command runs."""

@@ -1,0 +1,74 @@
+"""Atomic HDF5 writing and checked reading.
+
+Every file is written to a temporary name in its final folder and renamed into place, so a
+crash never leaves a half-written file under a final name. Every file carries a ``kind``
+attribute; reading checks it, so a foreign or corrupt file fails with an error that names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import h5py
+import numpy as np
+
+from ..runtime import code_version
+
+
+class ForeignFileError(ValueError):
+    """A file that is missing, not HDF5, or not the kind of rnnatlas file expected."""
+
+
+@contextlib.contextmanager
+def atomic_h5(path: str | os.PathLike, kind: str, config: dict[str, Any] | None = None) -> Iterator[h5py.File]:
+    """Open ``path`` for writing via a temporary sibling; rename into place only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["kind"] = kind
+            for key, value in code_version().items():
+                f.attrs[key] = value
+            if config is not None:
+                f.attrs["config"] = json.dumps(config, sort_keys=True)
+            yield f
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def open_h5(path: str | os.PathLike, kind: str) -> h5py.File:
+    """Open an rnnatlas file for reading; raise ForeignFileError naming the file if it is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise ForeignFileError(f"{path}: file not found (expected an rnnatlas {kind!r} file)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ForeignFileError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    found = f.attrs.get("kind")
+    if found != kind:
+        f.close()
+        raise ForeignFileError(f"{path}: expected an rnnatlas {kind!r} file, found kind={found!r}")
+    return f
+
+
+def read_config(f: h5py.File) -> dict[str, Any]:
+    """The JSON configuration attribute of an open file."""
+    return json.loads(f.attrs["config"])
+
+
+def write_dict(group: h5py.Group, arrays: dict[str, Any]) -> None:
+    """Write a flat dict of arrays as datasets of ``group``."""
+    for name, value in arrays.items():
+        group.create_dataset(name, data=np.asarray(value))
+
+
+def read_dict(group: h5py.Group) -> dict[str, np.ndarray]:
+    return {name: group[name][()] for name in group}

@@ -1,0 +1,88 @@
+"""``results/<task>/nets/<net-id>/model.h5``: one trained (or untrained-twin) network.
+
+Holds the full configuration (JSON attribute ``config``), parameters, loss curves, final
+train and validation loss, the accepted flag, the failure reason (empty when none), the
+hyperparameters, wall time, package version and git commit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..ids import NetworkSpec
+from ..models import RNNPopulation
+from .h5io import ForeignFileError, atomic_h5, open_h5, read_config
+
+KIND = "model"
+
+
+@dataclass
+class ModelRecord:
+    spec: NetworkSpec
+    config: dict[str, Any]
+    params: dict[str, np.ndarray]
+    train_loss: np.ndarray
+    val_iterations: np.ndarray
+    val_loss: np.ndarray
+    hyperparameters: dict[str, float]
+    summary: dict[str, Any] = field(default_factory=dict)  # accepted, failed, failure_reason, losses, wall time
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.summary["accepted"])
+
+
+SUMMARY_KEYS = ("accepted", "failed", "failure_reason", "final_train_loss", "final_val_loss",
+                "accept_threshold", "iterations_run", "wall_time_s", "pack_size")
+
+
+def write_model(path: str | os.PathLike, record: ModelRecord) -> None:
+    with atomic_h5(path, KIND, record.config) as f:
+        params = f.create_group("params")
+        for name, value in record.params.items():
+            params.create_dataset(name, data=np.asarray(value))
+        loss = f.create_group("loss")
+        loss.create_dataset("train", data=np.asarray(record.train_loss, dtype=np.float32), compression="gzip")
+        loss.create_dataset("val_iterations", data=np.asarray(record.val_iterations, dtype=np.int64))
+        loss.create_dataset("val", data=np.asarray(record.val_loss, dtype=np.float64))
+        f.attrs["hyperparameters"] = json.dumps(record.hyperparameters, sort_keys=True)
+        for key in SUMMARY_KEYS:
+            f.attrs[key] = record.summary[key]
+
+
+def read_model(path: str | os.PathLike) -> ModelRecord:
+    with open_h5(path, KIND) as f:
+        config = read_config(f)
+        missing = [k for k in SUMMARY_KEYS if k not in f.attrs]
+        if missing or "params" not in f:
+            raise ForeignFileError(f"{path}: incomplete model file (missing {missing or ['params']})")
+        spec_fields = {k: config[k] for k in ("task", "arch", "activation", "units", "l2", "seed", "trained")}
+        return ModelRecord(
+            spec=NetworkSpec(**spec_fields),
+            config=config,
+            params={name: ds[()] for name, ds in f["params"].items()},
+            train_loss=f["loss/train"][()],
+            val_iterations=f["loss/val_iterations"][()],
+            val_loss=f["loss/val"][()],
+            hyperparameters=json.loads(f.attrs["hyperparameters"]),
+            summary={k: (v.item() if isinstance(v, np.generic) else v) for k, v in ((k, f.attrs[k]) for k in SUMMARY_KEYS)},
+        )
+
+
+def population_from_records(records: Sequence[ModelRecord], dtype: torch.dtype = torch.float32,
+                            device: torch.device | str = "cpu") -> RNNPopulation:
+    """Stack same-shape networks' parameters into one population (error if shapes differ)."""
+    shapes = {(r.spec.arch, r.spec.activation, r.spec.units, r.config.get("readout", "linear")) for r in records}
+    if len(shapes) != 1:
+        raise ValueError(f"cannot stack networks of different shapes into one population: {sorted(shapes)}")
+    arch, activation, _, readout = shapes.pop()
+    return RNNPopulation.from_network_params(
+        arch, activation, [{k: torch.from_numpy(v) for k, v in r.params.items()} for r in records],
+        readout=readout, dtype=dtype, device=device,
+    )

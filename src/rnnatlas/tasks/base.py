@@ -1,0 +1,64 @@
+"""What every task provides; concrete tasks are small dataclasses of their parameters."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+
+
+@dataclass
+class TaskBatch:
+    """A batch of trials, time first: ``[T, B, ·]``."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    mask: torch.Tensor
+
+    def to(self, *args, **kwargs) -> "TaskBatch":
+        return TaskBatch(self.inputs.to(*args, **kwargs), self.targets.to(*args, **kwargs), self.mask.to(*args, **kwargs))
+
+
+@dataclass
+class ProbeSet:
+    """Fixed trials used to record hidden states, with a label array per trial condition."""
+
+    batch: TaskBatch
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class Task(ABC):
+    """Base class. Subclasses are dataclasses whose fields are the task's config keys."""
+
+    name = "task"
+    # Set by subclasses in __post_init__; every task also has ``n_steps`` (trial length T).
+    n_inputs: int = field(init=False, default=0)
+    n_outputs: int = field(init=False, default=0)
+
+    @classmethod
+    def from_config(cls, params: dict) -> "Task":
+        """Build from a config mapping; unknown keys raise an error naming them and what is allowed."""
+        allowed = {f.name for f in fields(cls) if f.init}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise ValueError(f"task {cls.name!r}: unknown parameter(s) {unknown}; allowed: {sorted(allowed)}")
+        return cls(**params)
+
+    def params(self) -> dict:
+        """The task's parameters (what from_config accepts)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+
+    @abstractmethod
+    def sample(self, batch_size: int, generator: torch.Generator) -> TaskBatch:
+        """Fresh random trials, reproducible from the generator's state."""
+
+    @abstractmethod
+    def probe_set(self) -> ProbeSet:
+        """The fixed probe trials (deterministic from the task's parameters)."""
+
+    @abstractmethod
+    def conditions(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Static inputs x* ``[C, I]`` for fixed-point search (time-varying inputs set to 0), with labels."""

@@ -1,0 +1,179 @@
+"""The population training loop.
+
+Each network draws its own training batches from its own generator (seeded from task and
+network seed), so a network's trajectory never depends on which pack it was trained in. The
+loss is the masked mean squared error per network; the population's backward pass is one
+call on the sum of the per-network losses (networks do not interact, so each network's
+gradient is its own). A network whose loss or update is non-finite is recorded as failed
+with its reason and frozen; the others carry on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..models import RNNPopulation
+from ..tasks import Task, TaskBatch
+from .hyperparameters import Hyperparameters
+from .optim import PopulationOptimizer
+from .progress import Progress
+
+
+@dataclass
+class TrainSettings:
+    iterations: int
+    batch_size: int = 64
+    optimizer: str = "sgd"
+    eval_every: int = 500
+    decay_steps: int | None = None  # None: the whole run, so `decay` is the overall factor
+    stop_loss: float | None = None  # stop a network once its training loss falls below this
+
+
+def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over scored entries, per network: outputs ``[K, T, B, O]`` → ``[K]``."""
+    err = (outputs - targets).pow(2) * mask
+    dims = tuple(range(1, outputs.dim()))
+    count = mask.expand_as(outputs).sum(dim=dims).clamp(min=1)
+    return err.sum(dim=dims) / count
+
+
+class PopulationTrainer:
+    """Trains a population in place; ``run`` may be called repeatedly to continue."""
+
+    def __init__(
+        self,
+        population: RNNPopulation,
+        task: Task,
+        data_seeds: list[int],
+        hp: Hyperparameters,
+        settings: TrainSettings,
+        validation: TaskBatch | None = None,
+        masks: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        k = population.n_networks
+        if len(data_seeds) != k or len(hp) != k:
+            raise ValueError(f"population of {k} needs {k} data seeds and hyperparameter rows")
+        self.population, self.task, self.settings = population, task, settings
+        self.device = population.params["weight_hh"].device
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in data_seeds]
+        self.optimizer = PopulationOptimizer(
+            dict(population.params.items()), _to(hp, self.device),
+            algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks,
+        )
+        self.validation = validation.to(self.device) if validation is not None else None
+        self.iteration = 0
+        self.train_loss = np.full((k, settings.iterations), np.nan, dtype=np.float32)
+        self.val_iterations: list[int] = []
+        self.val_loss: list[np.ndarray] = []
+        self.active = torch.ones(k, dtype=torch.bool, device=self.device)
+        self.failed = np.zeros(k, dtype=bool)
+        self.failure_reason = [""] * k
+        self.stopped_at = np.full(k, -1, dtype=np.int64)
+        self.wall_time = 0.0
+
+    # ------------------------------------------------------------------ data
+    def sample_batch(self) -> TaskBatch:
+        batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
+        stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
+        return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
+
+    # ------------------------------------------------------------------ loop
+    def _fail(self, k: int, reason: str) -> None:
+        if not self.failed[k]:
+            self.failed[k] = True
+            self.failure_reason[k] = reason
+            self.active[k] = False
+
+    def run(self, until: int, progress: Progress | None = None) -> None:
+        """Train the active networks up to iteration ``until`` (exclusive), evaluating on schedule."""
+        until = min(until, self.settings.iterations)
+        start = time.perf_counter()
+        while self.iteration < until and bool(self.active.any()):
+            it = self.iteration
+            batch = self.sample_batch()
+            outputs, _ = self.population(batch.inputs)
+            loss = masked_mse(outputs, batch.targets, batch.mask)
+            finite = torch.isfinite(loss)
+            for k in torch.nonzero(self.active & ~finite).flatten().tolist():
+                self._fail(k, f"non-finite training loss ({float(loss[k])}) at iteration {it}")
+            self.population.zero_grad(set_to_none=True)
+            torch.where(self.active, loss, torch.zeros_like(loss)).sum().backward()
+            _, diverged = self.optimizer.step(it, self.active)
+            for k in torch.nonzero(diverged).flatten().tolist():
+                self._fail(k, f"non-finite gradient or parameter update at iteration {it}")
+            values = loss.detach().cpu().numpy()
+            was_active = self.active.cpu().numpy()
+            self.train_loss[was_active, it] = values[was_active]
+            if self.settings.stop_loss is not None:
+                done = self.active & (loss.detach() < self.settings.stop_loss)
+                for k in torch.nonzero(done).flatten().tolist():
+                    self.stopped_at[k] = it
+                    self.active[k] = False
+            self.iteration += 1
+            if self.validation is not None and self.iteration % self.settings.eval_every == 0:
+                self.record_validation()
+            if progress is not None:
+                progress.update(self.iteration, loss=f"{np.nanmedian(values):.3g}")
+        self.wall_time += time.perf_counter() - start
+
+    @torch.no_grad()
+    def evaluate(self, batch: TaskBatch | None = None, chunk: int = 256) -> np.ndarray:
+        """Masked MSE of every network on a shared batch (default: the validation set)."""
+        batch = batch if batch is not None else self.validation
+        total = torch.zeros(self.population.n_networks, dtype=torch.float64, device=self.device)
+        count = 0.0
+        for s in range(0, batch.inputs.shape[1], chunk):
+            x, y, m = (a[:, s : s + chunk] for a in (batch.inputs, batch.targets, batch.mask))
+            out, _ = self.population(x)
+            w = float(m.sum())
+            total += masked_mse(out, y, m).double() * w
+            count += w
+        loss = (total / max(count, 1.0)).cpu().numpy()
+        return np.where(np.isfinite(loss), loss, np.inf)
+
+    def record_validation(self) -> None:
+        self.val_iterations.append(self.iteration)
+        self.val_loss.append(self.evaluate())
+
+    def final_train_loss(self) -> np.ndarray:
+        """Mean training loss over the last 10% of each network's iterations (at most 100)."""
+        out = np.full(self.population.n_networks, np.inf)
+        for k, curve in enumerate(self.train_loss):
+            seen = curve[~np.isnan(curve)]
+            if len(seen):
+                tail = max(1, min(100, math.ceil(len(seen) / 10)))
+                out[k] = float(np.mean(seen[-tail:]))
+        return out
+
+    def select(self, index: torch.Tensor) -> "PopulationTrainer":
+        """A trainer for the sub-population ``index`` that continues where this one is."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        pop = self.population
+        sub = RNNPopulation(pop.arch, pop.activation, len(index), pop.n_inputs, pop.n_units, pop.n_outputs,
+                            readout=pop.readout_activation, dtype=pop.params["weight_hh"].dtype, device=self.device)
+        with torch.no_grad():
+            for name, p in sub.params.items():
+                p.copy_(pop.params[name][index.to(self.device)])
+        new = PopulationTrainer.__new__(PopulationTrainer)
+        new.__dict__.update(self.__dict__)
+        idx = index.numpy()
+        new.population = sub
+        new.generators = [self.generators[i] for i in idx]
+        new.optimizer = self.optimizer.select(index.to(self.device), dict(sub.params.items()))
+        new.train_loss = self.train_loss[idx].copy()
+        new.val_loss = [v[idx] for v in self.val_loss]
+        new.val_iterations = list(self.val_iterations)
+        new.active = self.active[index.to(self.device)].clone()
+        new.failed = self.failed[idx].copy()
+        new.failure_reason = [self.failure_reason[i] for i in idx]
+        new.stopped_at = self.stopped_at[idx].copy()
+        return new
+
+
+def _to(hp: Hyperparameters, device: torch.device) -> Hyperparameters:
+    return Hyperparameters(**{n: getattr(hp, n).to(device) for n in ("learning_rate", "momentum", "clip", "decay", "l2")})

@@ -1,0 +1,44 @@
+# The grid → network ids, packs and input functions shared by the rules.
+
+import json
+
+from rnnatlas import ids as IDS
+from rnnatlas.config import task_params
+
+RESULTS = "results"
+TASKS = config["universality"]["tasks"]
+PACKS = {task: P.packs(config, task) for task in TASKS}
+SEARCH = config["universality"]["search"]
+
+wildcard_constraints:
+    task="|".join(TASKS) if TASKS else "none",
+    net=IDS.NET_PATTERN,
+    cell=IDS.CELL_PATTERN,
+
+
+def task_settings(task):
+    """Training settings for one task (passed to the command line as JSON)."""
+    training = config["universality"]["training"]
+    hp = training["hyperparameters"]
+    return {
+        "iterations": training["iterations"][task],
+        "batch_size": training["batch_size"],
+        "eval_every": training["eval_every"],
+        "optimizer": "sgd",
+        "hyperparameters": hp.get(task, hp["default"]),
+        "accept_val_loss": config["tasks"][task]["accept_val_loss"],
+        "data_seed": config["tasks"][task]["data_seed"],
+    }
+
+
+def net_file(task, net_id, name):
+    return f"{RESULTS}/{task}/nets/{net_id}/{name}"
+
+
+def all_targets():
+    targets = []
+    for task, packs in PACKS.items():
+        targets += [f"{RESULTS}/{task}/training_summary.json"]
+        for pack in packs:
+            targets += [net_file(task, n.id, "probe.h5") for n in pack.all_networks]
+    return targets
