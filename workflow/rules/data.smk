@@ -16,6 +16,8 @@ rule task_data:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     shell:
         "rnnatlas task-data --task {wildcards.task} --params {params.task_params:q} "
         "--validation-trials {params.trials} --seed {params.seed} --out {output} > {log} 2>&1"

@@ -11,6 +11,7 @@ rule search:
     params:
         settings=lambda w: json.dumps(task_settings(w.task)),
         search=json.dumps(SEARCH),
+        device=config["device"],
     log:
         f"{RESULTS}/logs/search/{{task}}/{{cell}}.log",
     benchmark:
@@ -20,10 +21,12 @@ rule search:
         mem_mb=4000,
         runtime=240,
         gpu=0,
+    conda:
+        CONDA_ENV
     shell:
         "rnnatlas search --task {wildcards.task} --task-data {input.task_data} --cell {wildcards.cell} "
         "--settings {params.settings:q} --search {params.search:q} --out {output} "
-        "--threads {threads} --device {config[device]} > {log} 2>&1"
+        "--threads {threads} --device {params.device} > {log} 2>&1"
 
 
 for _task, _packs in PACKS.items():
@@ -42,7 +45,8 @@ for _task, _packs in PACKS.items():
                 nets=",".join(n.id for n in _pack.networks),
                 twins=("--twins " + ",".join(n.id for n in _pack.twins)) if _pack.twins else "",
                 settings=json.dumps(task_settings(_task)),
-                out_dir=f"{RESULTS}/{_task}/nets",
+                out_dir=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
+                device=config["device"],
             log:
                 f"{RESULTS}/logs/train/{_task}/{_pack.id}.log",
             benchmark:
@@ -51,10 +55,12 @@ for _task, _packs in PACKS.items():
             resources:
                 mem_mb=4000,
                 runtime=240,
+            conda:
+                CONDA_ENV
             shell:
                 "rnnatlas train --task {params.task} --task-data {input.task_data} --nets {params.nets} "
                 "{params.twins} --settings {params.settings:q} --search-results {input.search} "
-                "--out-dir {params.out_dir} --threads {threads} --device {config[device]} > {log} 2>&1"
+                "--out-dir {params.out_dir} --threads {threads} --device {params.device} > {log} 2>&1"
 
         rule:
             name:
@@ -66,6 +72,7 @@ for _task, _packs in PACKS.items():
                 [net_file(_task, n.id, "probe.h5") for n in _pack.all_networks],
             params:
                 task=_task,
+                device=config["device"],
             log:
                 f"{RESULTS}/logs/probe/{_task}/{_pack.id}.log",
             benchmark:
@@ -74,9 +81,11 @@ for _task, _packs in PACKS.items():
             resources:
                 mem_mb=4000,
                 runtime=30,
+            conda:
+                CONDA_ENV
             shell:
                 "rnnatlas probe --task {params.task} --task-data {input.task_data} --models {input.models} "
-                "--out {output} --threads {threads} --device {config[device]} > {log} 2>&1"
+                "--out {output} --threads {threads} --device {params.device} > {log} 2>&1"
 
 
 rule summarize_training:
@@ -93,6 +102,8 @@ rule summarize_training:
     resources:
         mem_mb=2000,
         runtime=10,
+    conda:
+        CONDA_ENV
     shell:
         "rnnatlas summarize --task {wildcards.task} --models {input} --out-csv {output.csv} "
         "--out-json {output.json} > {log} 2>&1"

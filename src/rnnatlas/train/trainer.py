@@ -100,7 +100,7 @@ class PopulationTrainer:
             loss = masked_mse(outputs, batch.targets, batch.mask)
             finite = torch.isfinite(loss)
             for k in torch.nonzero(self.active & ~finite).flatten().tolist():
-                self._fail(k, f"non-finite training loss ({float(loss[k])}) at iteration {it}")
+                self._fail(k, f"non-finite training loss ({float(loss[k].detach())}) at iteration {it}")
             self.population.zero_grad(set_to_none=True)
             torch.where(self.active, loss, torch.zeros_like(loss)).sum().backward()
             _, diverged = self.optimizer.step(it, self.active)

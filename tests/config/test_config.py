@@ -1,0 +1,106 @@
+"""Configuration: bad input is rejected naming the key; the paper config plans the full population."""
+
+import copy
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rnnatlas import plan
+from rnnatlas.config import ConfigError, load_config, load_yaml, merge, repo_root, validate
+
+ROOT = repo_root()
+DEFAULT = load_yaml(ROOT / "config" / "config.yaml")
+
+
+def _with(path: str, value):
+    config = copy.deepcopy(DEFAULT)
+    node = config
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
+    return config
+
+
+@pytest.mark.parametrize("path,value,expected", [
+    ("universality.grid.arch", ["vanilla", "transformer"], r"universality\.grid\.arch\[1\]' = 'transformer' is not allowed; allowed: 'vanilla', 'ugrnn', 'gru', 'lstm'"),
+    ("universality.grid.units", [64, -5], r"universality\.grid\.units\[1\]' = -5 is out of range; allowed: >= 1"),
+    ("universality.training.batch_size", "64", r"universality\.training\.batch_size' = '64' has the wrong type; expected integer"),
+    ("device", "tpu", r"'device' = 'tpu' is not allowed; allowed: 'auto', 'cpu', 'cuda'"),
+    ("tasks.flipflop.flip_probability", 1.5, r"tasks\.flipflop\.flip_probability' = 1\.5 is out of range; allowed: <= 1"),
+    ("universality.search.ranges.clip", [10.0, 0.1], r"lower bound above upper bound"),
+])
+def test_bad_values_name_the_key_the_value_and_what_is_allowed(path, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        validate(_with(path, value))
+
+
+def test_misspelled_key_is_rejected_with_the_allowed_keys():
+    config = copy.deepcopy(DEFAULT)
+    config["universality"]["gird"] = config["universality"].pop("grid")
+    with pytest.raises(ConfigError) as err:
+        validate(config)
+    message = str(err.value)
+    assert "unknown key(s) ['gird'] in 'universality'" in message
+    assert "'grid'" in message  # also: the required key is missing
+
+
+def test_default_and_paper_configs_are_valid():
+    validate(copy.deepcopy(DEFAULT))
+    load_config([ROOT / "config" / "paper.yaml"])
+
+
+def test_merge_replaces_lists_and_merges_mappings():
+    merged = merge({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}})
+    assert merged == {"a": {"b": 1, "c": [3]}, "d": 1}
+
+
+def test_paper_plan_has_2880_networks_per_task_and_the_twins():
+    config = load_config([ROOT / "config" / "paper.yaml"])
+    for task in ("flipflop", "sine", "cdi"):
+        nets = plan.trained_networks(config, task)
+        assert len(nets) == 2880 and len({n.id for n in nets}) == 2880
+        packs = plan.packs(config, task)
+        assert sum(len(p.networks) for p in packs) == 2880
+        twins = [t for p in packs for t in p.twins]
+        assert len(twins) == (720 if task == "cdi" else 0)  # vanilla × {tanh, relu} × 3 sizes × 4 L2 × 30
+        assert all(t.arch == "vanilla" and not t.trained for t in twins)
+
+
+def test_paper_dry_run_lists_every_network_and_is_fast(tmp_path):
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(ROOT / "config" / "paper.yaml"), "-n", "-p", "--cores", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    elapsed = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout + out.stderr
+    for task in ("flipflop", "sine", "cdi"):
+        nets = set()
+        twins = set()
+        for m in re.finditer(rf"rnnatlas train --task {task} .*?--nets (\S+)(?: --twins (\S+))?", text):
+            nets.update(m.group(1).split(","))
+            twins.update((m.group(2) or "").split(",") if m.group(2) else [])
+        assert len(nets) == 2880, task
+        assert len(twins) == (720 if task == "cdi" else 0), task
+    assert len(re.findall(r"rnnatlas search ", text)) == 3 * 96  # one search per configuration cell
+    assert elapsed < 60, f"dry run took {elapsed:.1f}s"
+
+
+def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("universality:\n  grid:\n    units: [-4]\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(bad), "--cores", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode != 0
+    assert "universality.grid.units[0]' = -4 is out of range; allowed: >= 1" in out.stdout + out.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,128 @@
+"""End to end: the tiny config through Snakemake, files read back, kill-and-resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from rnnatlas.config import repo_root
+from rnnatlas.ids import parse_network_id
+from rnnatlas.models import RNNPopulation
+from rnnatlas.stages.common import init_seed
+from rnnatlas.store.model_file import read_model
+from rnnatlas.store.probe_file import read_probe
+from rnnatlas.store.task_data import read_task_data
+
+ROOT = repo_root()
+TINY = Path(__file__).with_name("tiny.yaml")
+
+
+def snakemake(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(TINY), "--cores", "2", *extra]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    out = snakemake(workdir)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return workdir / "results"
+
+
+def test_every_network_has_readable_complete_files(tiny_run):
+    for task, n_trained, n_twins in (("flipflop", 8, 0), ("sine", 8, 0), ("cdi", 8, 2)):
+        nets = sorted((tiny_run / task / "nets").iterdir())
+        assert len(nets) == n_trained + n_twins
+        data = read_task_data(tiny_run / task / "task_data.h5", task)
+        for folder in nets:
+            record = read_model(folder / "model.h5")
+            assert record.spec.id == folder.name and record.spec.task == task
+            assert set(record.summary) >= {"accepted", "failed", "failure_reason", "final_val_loss", "wall_time_s"}
+            with h5py.File(folder / "model.h5") as f:
+                assert f.attrs["git_commit"] and f.attrs["rnnatlas_version"]
+                config = json.loads(f.attrs["config"])
+            assert config["net_id"] == folder.name and config["task_params"] == data.task.params()
+            _, hidden, outputs = read_probe(folder / "probe.h5")
+            trials, steps = data.probe.batch.inputs.shape[1], data.probe.batch.inputs.shape[0]
+            assert hidden.shape == (trials, steps, record.spec.units)
+            assert outputs.shape == (trials, steps, data.task.n_outputs)
+            if record.spec.trained and not record.summary["failed"]:
+                assert len(record.train_loss) == record.config["training"]["iterations"]
+                assert record.hyperparameters["l2"] == record.spec.l2
+
+
+def test_untrained_twin_is_the_initialisation_and_probes_match_a_rerun(tiny_run):
+    folder = tiny_run / "cdi" / "nets" / "vanilla-tanh-n8-l2_1e-04-s01-untrained"
+    twin = read_model(folder / "model.h5")
+    assert not twin.spec.trained and twin.summary["iterations_run"] == 0
+    init = RNNPopulation("vanilla", "tanh", 1, 4, 8, 1).initialize([init_seed(twin.spec)])
+    for name, value in twin.params.items():
+        assert np.array_equal(value, init.params[name][0].detach().numpy())
+    trained = read_model(tiny_run / "cdi" / "nets" / "vanilla-tanh-n8-l2_1e-04-s01" / "model.h5")
+    assert not np.array_equal(trained.params["weight_hh"], twin.params["weight_hh"])
+    # the stored probe states are the network run on the stored probe inputs
+    data = read_task_data(tiny_run / "cdi" / "task_data.h5")
+    _, hidden, _ = read_probe(folder / "probe.h5")
+    with torch.no_grad():
+        _, states = init(data.probe.batch.inputs, return_states=True)
+    assert np.allclose(hidden, states[0].transpose(0, 1).numpy(), atol=1e-6)
+
+
+def test_training_summary_counts_every_network(tiny_run):
+    summary = json.loads((tiny_run / "cdi" / "training_summary.json").read_text())
+    assert summary["trained_networks"] == 8 and summary["untrained_twins"] == 2
+    assert sum(c["networks"] for c in summary["by_cell"].values()) == 8
+    assert (tiny_run / "logs" / "train" / "cdi" / "vanilla-tanh-n8-p00.log").read_text().count("%") >= 5
+    assert (tiny_run / "benchmarks" / "train" / "cdi" / "vanilla-tanh-n8-p00.tsv").exists()
+
+
+def test_same_config_gives_bit_identical_weights(tiny_run, tmp_path):
+    """Retrain one pack by hand from the same config: identical weights on the CPU."""
+    record = read_model(tiny_run / "flipflop" / "nets" / "lstm-relu-n8-l2_1e-04-s00" / "model.h5")
+    settings = dict(record.config["training"], hyperparameters={k: v for k, v in record.hyperparameters.items() if k != "l2"})
+    from rnnatlas.stages import train
+
+    nets = [parse_network_id(i, "flipflop") for i in ("lstm-relu-n8-l2_1e-04-s00", "lstm-relu-n8-l2_1e-04-s01")]
+    train.run("flipflop", str(tiny_run / "flipflop" / "task_data.h5"), nets, [], settings, str(tmp_path), [], "cpu")
+    again = read_model(tmp_path / "lstm-relu-n8-l2_1e-04-s00" / "model.h5")
+    for name in record.params:
+        assert np.array_equal(record.params[name], again.params[name]), name
+
+
+def test_killed_run_resumes_and_leaves_only_complete_files(tmp_path):
+    """Kill Snakemake and its jobs while they train, run again: it completes, every model.h5 reads."""
+    slow = tmp_path / "slow.yaml"
+    slow.write_text("universality:\n  tasks: [sine]\n  training:\n    iterations: {sine: 1500}\n")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(TINY), str(slow), "--cores", "2"]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    logs = tmp_path / "results" / "logs" / "train" / "sine"
+    deadline = time.time() + 120
+    while time.time() < deadline and not any("INFO train" in p.read_text() for p in logs.glob("*.log")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: Snakemake and its jobs
+    proc.wait()
+    nets = tmp_path / "results" / "sine" / "nets"
+    assert len(list(nets.glob("*/model.h5"))) < 8, "the run finished before it was killed"
+    for path in nets.glob("*/model.h5"):
+        read_model(path)  # anything under a final name is complete
+    # After a hard kill the lock stays: unlock, then resume (what the README tells users).
+    subprocess.run(cmd + ["--unlock"], capture_output=True, timeout=120, env=env, check=True)
+    out = subprocess.run(cmd + ["--rerun-incomplete"], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    models = list(nets.glob("*/model.h5"))
+    assert len(models) == 8
+    for path in models:
+        assert read_model(path).config["training"]["iterations"] == 1500
