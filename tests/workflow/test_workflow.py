@@ -126,3 +126,38 @@ def test_killed_run_resumes_and_leaves_only_complete_files(tmp_path):
     assert len(models) == 8
     for path in models:
         assert read_model(path).config["training"]["iterations"] == 1500
+
+
+def test_search_result_feeds_training(tiny_run, tmp_path):
+    """The search stage writes its record; training with it uses the chosen hyperparameters."""
+    from rnnatlas.stages import search, train
+
+    task_data = str(tiny_run / "sine" / "task_data.h5")
+    settings = {"iterations": 27, "batch_size": 8, "eval_every": 9, "accept_val_loss": 0.1, "data_seed": 0,
+                "hyperparameters": None}
+    space = {"enabled": True, "candidates": 9, "eta": 3, "min_iterations": 3, "seed": 0,
+             "ranges": {"learning_rate": [1e-4, 0.1], "momentum": [0.0, 1.0], "clip": [0.1, 10.0], "decay": [0.1, 0.9]}}
+    out = tmp_path / "vanilla-tanh-n8-l2_1e-04.json"
+    search.run("sine", task_data, "vanilla-tanh-n8-l2_1e-04", settings, space, str(out), "cpu")
+    record = json.loads(out.read_text())
+    assert record["budgets"] == [3, 9, 27] and len(record["candidates"]) == 9
+    finalists = [c for c in record["candidates"] if "27" in c["val_loss"]]
+    assert len(finalists) == 1 and finalists[0]["hyperparameters"] == record["chosen"]
+    nets = [parse_network_id("vanilla-tanh-n8-l2_1e-04-s00", "sine")]
+    train.run("sine", task_data, nets, [], settings, str(tmp_path / "nets"), [str(out)], "cpu")
+    model = read_model(tmp_path / "nets" / nets[0].id / "model.h5")
+    assert model.hyperparameters == {**record["chosen"], "l2": 1e-4}
+
+
+def test_enabled_search_gates_training_in_the_dag(tmp_path):
+    cfg = tmp_path / "search.yaml"
+    cfg.write_text("universality:\n  tasks: [cdi]\n  search: {enabled: true, min_iterations: 5}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(TINY), str(cfg), "-n", "-p", "--cores", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert text.count("rnnatlas search --task cdi") == 4  # one per cell (2 arch × 2 activations)
+    assert text.count("--search-results results/cdi/search/") == 4

@@ -6,8 +6,8 @@ from rnnatlas import ids as IDS
 from rnnatlas.config import task_params
 
 RESULTS = "results"
-# Conda environment of every rule (used with `--sdm conda`); paths are relative to workflow/.
-CONDA_ENV = "../envs/rnnatlas.yaml"
+# Conda environment of every rule (used with `--sdm conda`); relative to workflow/rules/.
+CONDA_ENV = "../../envs/rnnatlas.yaml"
 TASKS = config["universality"]["tasks"]
 PACKS = {task: P.packs(config, task) for task in TASKS}
 SEARCH = config["universality"]["search"]
