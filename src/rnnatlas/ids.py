@@ -9,7 +9,6 @@ xarray coordinates all use these ids, so formatting and parsing must round-trip 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, replace
 
@@ -65,8 +64,9 @@ class NetworkSpec:
         """The untrained twin of a trained network."""
         return replace(self, trained=False)
 
-    def to_json(self) -> str:
-        return json.dumps({**asdict(self), "net_id": self.id}, sort_keys=True)
+    def as_config(self) -> dict:
+        """The identity fields plus ``net_id``, as stored in every file's ``config`` attribute."""
+        return {**asdict(self), "net_id": self.id}
 
 
 def parse_network_id(net_id: str, task: str) -> NetworkSpec:

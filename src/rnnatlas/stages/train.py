@@ -72,7 +72,7 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
             "pack_size": len(nets),
         }
         record = ModelRecord(
-            spec=spec, config={**spec_config(spec), **base_config},
+            spec=spec, config={**spec.as_config(), **base_config},
             params={n: v.cpu().numpy() for n, v in pop.network_params(k).items()},
             train_loss=trainer.train_loss[k], val_iterations=np.asarray(trainer.val_iterations),
             val_loss=np.asarray([v[k] for v in trainer.val_loss]), hyperparameters=records[k], summary=summary,
@@ -87,7 +87,7 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
                    "final_val_loss": float(init_val[k]), "accept_threshold": threshold, "iterations_run": 0,
                    "wall_time_s": 0.0, "pack_size": len(nets)}
         record = ModelRecord(
-            spec=twin, config={**spec_config(twin), **base_config},
+            spec=twin, config={**twin.as_config(), **base_config},
             params={n: v.cpu().numpy() for n, v in init_params[k].items()}, train_loss=np.zeros(0),
             val_iterations=np.zeros(0, dtype=np.int64), val_loss=np.zeros(0), hyperparameters=records[k], summary=summary,
         )
@@ -96,7 +96,3 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
     log.info("%s: done in %.1fs; %d/%d accepted (val loss <= %g), %d failed; median val loss %.4g",
              label, trainer.wall_time, n_acc, len(nets), threshold, int(trainer.failed.sum()), float(np.median(final_val)))
 
-
-def spec_config(spec: NetworkSpec) -> dict:
-    return {"task": spec.task, "arch": spec.arch, "activation": spec.activation, "units": spec.units,
-            "l2": spec.l2, "seed": spec.seed, "trained": spec.trained, "net_id": spec.id}

@@ -35,6 +35,9 @@ class Hyperparameters:
     def records(self) -> list[dict[str, float]]:
         return [{n: float(getattr(self, n)[k]) for n in NAMES} for k in range(len(self))]
 
+    def to(self, device: torch.device | str) -> "Hyperparameters":
+        return Hyperparameters(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
     def select(self, index: torch.Tensor) -> "Hyperparameters":
         return Hyperparameters(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 

@@ -62,7 +62,7 @@ class PopulationTrainer:
         self.device = population.params["weight_hh"].device
         self.generators = [torch.Generator().manual_seed(int(s)) for s in data_seeds]
         self.optimizer = PopulationOptimizer(
-            dict(population.params.items()), _to(hp, self.device),
+            dict(population.params.items()), hp.to(self.device),
             algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks,
         )
         self.validation = validation.to(self.device) if validation is not None else None
@@ -174,6 +174,3 @@ class PopulationTrainer:
         new.stopped_at = self.stopped_at[idx].copy()
         return new
 
-
-def _to(hp: Hyperparameters, device: torch.device) -> Hyperparameters:
-    return Hyperparameters(**{n: getattr(hp, n).to(device) for n in ("learning_rate", "momentum", "clip", "decay", "l2")})
