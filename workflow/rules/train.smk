@@ -107,3 +107,8 @@ rule summarize_training:
     shell:
         "rnnatlas summarize --task {wildcards.task} --models {input} --out-csv {output.csv} "
         "--out-json {output.json} > {log} 2>&1"
+
+
+for _task, _packs in PACKS.items():
+    FINAL_TARGETS.append(f"{RESULTS}/{_task}/training_summary.json")
+    FINAL_TARGETS.extend(net_file(_task, n.id, "probe.h5") for p in _packs for n in p.all_networks)
