@@ -4,7 +4,7 @@ Both train on the same flip-flop batches for the same number of steps (SGD with 
 per-network gradient clipping); prints networks·steps per second for both and their ratio,
 measured in the same run. Example:
 
-    python benchmarks/bench_training.py --arch vanilla gru --units 64 --K 32 --steps 20 --threads 2
+    python benchmarks/bench_training.py --arch vanilla gru --units 64 --K 32 --steps 10 --threads 1
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=20, help="timed training steps (after 2 warm-up steps)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--T", type=int, default=100, help="trial length (flip-flop)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="1 (as the pipeline's jobs); 2 on a shared 2-core VM stalls at OpenMP barriers")
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     return p.parse_args()
@@ -34,6 +34,7 @@ def main() -> None:
     args = parse()
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(args.threads)
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")  # as rnnatlas.runtime.set_threads does for every job
     import torch
     from torch import nn
 

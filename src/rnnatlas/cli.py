@@ -65,11 +65,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out", nargs="+", required=True)
 
+    p = sub.add_parser("fixed-points", parents=[common], help="fixed points, linearisation and graphs of a pack")
+    p.add_argument("--task", required=True)
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--out-fixed-points", nargs="+", required=True)
+    p.add_argument("--out-graphs", nargs="+", required=True)
+    p.add_argument("--options", type=_json, default={}, help="dynamics options (JSON; config key `dynamics`)")
+
+    p = sub.add_parser("dynamics-summary", parents=[common], help="a task's fixed-point numbers in one JSON")
+    p.add_argument("--task", required=True)
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--fixed-points", nargs="+", required=True)
+    p.add_argument("--graphs", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
     p.add_argument("--task", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-json", required=True)
+
+    sim_metrics = ("svcca", "cka_linear", "cka_rbf")
+    p = sub.add_parser("similarity-prepare", parents=[common],
+                       help="per-network similarity precomputation for one chunk of networks")
+    p.add_argument("--task", required=True)
+    p.add_argument("--metric", required=True, choices=sim_metrics)
+    p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
+    p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the chunk's networks, in matrix order")
+    p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
+    p.add_argument("--out", required=True, help="prepared factors (.npz)")
+    p.add_argument("--out-meta", required=True, help="chunk metadata (.json)")
+
+    p = sub.add_parser("similarity-block", parents=[common], help="distances between two prepared chunks (one tile)")
+    p.add_argument("--prep-a", required=True)
+    p.add_argument("--meta-a", required=True)
+    p.add_argument("--prep-b", required=True, help="the same file as --prep-a for a diagonal tile")
+    p.add_argument("--meta-b", required=True)
+    p.add_argument("--options", type=_json, default={})
+    p.add_argument("--out", required=True, help="tile (.npz)")
+
+    p = sub.add_parser("similarity-merge", parents=[common], help="assemble tiles into results/<task>/pairwise/<metric>.nc")
+    p.add_argument("--task", required=True)
+    p.add_argument("--metric", required=True, choices=sim_metrics)
+    p.add_argument("--metas", nargs="+", required=True, help="chunk metadata files, in chunk order")
+    p.add_argument("--blocks", nargs="+", required=True, help="tile files")
+    p.add_argument("--options", type=_json, default={})
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("similarity-graph", parents=[common], help="pairwise file of fixed-point graph distances")
+    p.add_argument("--task", required=True)
+    p.add_argument("--graphs", nargs="*", default=[], help="graph.h5 files")
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("embed", parents=[common], help="2-D MDS embedding of a pairwise distance file")
+    p.add_argument("--pairwise", required=True)
+    p.add_argument("--mds", type=_json, default={}, help="n_init, max_iter, eps, random_state (JSON)")
+    p.add_argument("--out", required=True)
     return parser
 
 
@@ -109,10 +161,40 @@ def main(argv: list[str] | None = None) -> int:
         from .stages import probe
 
         probe.run(args.task, args.task_data, args.models, args.out, args.device)
+    elif args.stage == "fixed-points":
+        from .stages import fixed_points
+
+        fixed_points.run(args.task, args.task_data, args.models, args.out_fixed_points, args.out_graphs,
+                         args.options, args.device)
+    elif args.stage == "dynamics-summary":
+        from .stages import dynamics_summary
+
+        dynamics_summary.run(args.task, args.task_data, args.fixed_points, args.graphs, args.out)
     elif args.stage == "summarize":
         from .stages import summarize
 
         summarize.run(args.task, args.models, args.out_csv, args.out_json)
+    elif args.stage == "similarity-prepare":
+        from .stages import similarity
+
+        similarity.run_prepare(args.task, args.metric, args.probes, args.options, args.out, args.out_meta,
+                               args.chunk, args.device)
+    elif args.stage == "similarity-block":
+        from .stages import similarity
+
+        similarity.run_block(args.prep_a, args.meta_a, args.prep_b, args.meta_b, args.options, args.out, args.device)
+    elif args.stage == "similarity-merge":
+        from .stages import similarity
+
+        similarity.run_merge(args.task, args.metric, args.metas, args.blocks, args.options, args.out)
+    elif args.stage == "similarity-graph":
+        from .stages import similarity
+
+        similarity.run_graph(args.task, args.graphs, args.out)
+    elif args.stage == "embed":
+        from .stages import similarity
+
+        similarity.run_embed(args.pairwise, args.mds, args.out)
     return 0
 
 

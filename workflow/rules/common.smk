@@ -40,3 +40,17 @@ def net_file(task, net_id, name):
 # Files the default target builds. Every rules/<stage>.smk appends its final outputs here, so
 # a new stage is one new rule file plus one include line in workflow/Snakefile.
 FINAL_TARGETS = []
+
+
+# Resources. Each rule gives `threads` and, in `resources`, `mem_mb=scaled(MB)`,
+# `runtime=scaled(MINUTES)` and `gpu=gpus()` (when the job may run on CUDA) or `gpu=0`. The same
+# numbers serve a local run (where `gpu` only counts) and SLURM (profiles/slurm; `gpu` → `--gpus`).
+def scaled(base):
+    """A resource that grows with the attempt: `base` on the first try, 2 × `base` on the
+    second, … (Snakemake's `--retries` reruns a failed job with `attempt` + 1)."""
+    return lambda wildcards, attempt: base * attempt
+
+
+def gpus(n=1):
+    """GPUs for a job that may run on CUDA; none when the config's device is cpu."""
+    return 0 if config["device"] == "cpu" else n

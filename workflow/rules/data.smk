@@ -14,8 +14,9 @@ rule task_data:
         f"{RESULTS}/benchmarks/task_data/{{task}}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
+        gpu=0,
     conda:
         CONDA_ENV
     shell:

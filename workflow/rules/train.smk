@@ -18,9 +18,9 @@ rule search:
         f"{RESULTS}/benchmarks/search/{{task}}/{{cell}}.tsv"
     threads: config["threads"]["train"]
     resources:
-        mem_mb=4000,
-        runtime=240,
-        gpu=0,
+        mem_mb=scaled(4000),
+        runtime=scaled(240),
+        gpu=gpus(),
     conda:
         CONDA_ENV
     shell:
@@ -53,8 +53,9 @@ for _task, _packs in PACKS.items():
                 f"{RESULTS}/benchmarks/train/{_task}/{_pack.id}.tsv"
             threads: config["threads"]["train"]
             resources:
-                mem_mb=4000,
-                runtime=240,
+                mem_mb=scaled(4000),
+                runtime=scaled(240),
+                gpu=gpus(),
             conda:
                 CONDA_ENV
             shell:
@@ -79,8 +80,9 @@ for _task, _packs in PACKS.items():
                 f"{RESULTS}/benchmarks/probe/{_task}/{_pack.id}.tsv"
             threads: 1
             resources:
-                mem_mb=4000,
-                runtime=30,
+                mem_mb=scaled(4000),
+                runtime=scaled(30),
+                gpu=0,
             conda:
                 CONDA_ENV
             shell:
@@ -100,8 +102,9 @@ rule summarize_training:
         f"{RESULTS}/benchmarks/summarize/{{task}}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=scaled(2000),
+        runtime=scaled(10),
+        gpu=0,
     conda:
         CONDA_ENV
     shell:

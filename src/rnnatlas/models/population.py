@@ -15,6 +15,7 @@ from torch import nn
 
 from .activations import get_activation
 from .cells import get_cell
+from .recurrence import fast_path_for, recurrence
 
 READOUT_ACTIVATIONS = ("linear", "sigmoid")
 
@@ -102,15 +103,15 @@ class RNNPopulation(nn.Module):
         """x W_ihᵀ + b_ih for every time step and network: ``[K, T, B, G·N]``."""
         w_t = self.params["weight_ih"].transpose(1, 2)
         bias = self.params["bias_ih"].unsqueeze(1)
-        if inputs.dim() == 3:  # shared by all networks
+        if inputs.dim() == 3:  # shared by all networks (expand: no copy; same numbers as matmul + bias)
             t, b, i = inputs.shape
-            xp = torch.matmul(inputs.reshape(1, t * b, i), w_t) + bias
+            flat = inputs.reshape(1, t * b, i).expand(self.n_networks, t * b, i)
         elif inputs.dim() == 4:
             k, t, b, i = inputs.shape
-            xp = torch.baddbmm(bias, inputs.reshape(k, t * b, i), w_t)
+            flat = inputs.reshape(k, t * b, i)
         else:
             raise ValueError(f"inputs must be [T, B, I] or [K, T, B, I], got shape {tuple(inputs.shape)}")
-        return xp.reshape(self.n_networks, t, b, -1)
+        return torch.baddbmm(bias, flat, w_t).reshape(self.n_networks, t, b, -1)
 
     def initial_state(self, batch: int) -> torch.Tensor:
         p = self.params["weight_hh"]
@@ -120,18 +121,27 @@ class RNNPopulation(nn.Module):
         self, inputs: torch.Tensor, state0: torch.Tensor | None = None, return_states: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         xp = self.project_inputs(inputs)
+        fast = fast_path_for(self.cell, self.activation)
+        if fast is None:
+            states = self._autograd_states(xp, state0, return_states)
+        else:  # the same states with a hand-written backward (see recurrence.py)
+            cell, act = fast
+            states = recurrence(cell, act, self.phi, xp, state0, self.params["weight_hh"], self.params.get("bias_hh"))
+        hidden = states if states.shape[-1] == self.n_units else states[..., : self.n_units]
+        return self.readout(hidden), (states if return_states else None)
+
+    def _autograd_states(self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool) -> torch.Tensor:
+        """The plain time loop, differentiated by autograd: states ``[K, T, B, S]``, or only
+        the hidden parts ``[K, T, B, N]`` unless ``all_states`` (LSTM's c is then not stacked)."""
         params = self._cell_params()
         state = self.initial_state(xp.shape[2]) if state0 is None else state0
         n = self.n_units
-        hidden, states = [], []
+        out = []
         # unbind, not xp[:, t]: indexing inside the loop makes backward quadratic in T.
         for xp_t in xp.unbind(1):
             state = self.cell.update(params, state, xp_t, self.phi, n)
-            hidden.append(state[..., :n])
-            if return_states:
-                states.append(state)
-        h = torch.stack(hidden, dim=1)
-        return self.readout(h), (torch.stack(states, dim=1) if return_states else None)
+            out.append(state if all_states else state[..., :n])
+        return torch.stack(out, dim=1)
 
     def step(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """One update F(state, x) with state ``[K, M, S]`` and raw inputs ``[K, M, I]``.
@@ -141,11 +151,18 @@ class RNNPopulation(nn.Module):
         xp = torch.baddbmm(self.params["bias_ih"].unsqueeze(1), x, self.params["weight_ih"].transpose(1, 2))
         return self.cell.update(self._cell_params(), state, xp, self.phi, self.n_units)
 
+    def jacobians(self, state: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Analytic ∂F/∂state ``[K, M, S, S]`` and ∂F/∂x ``[K, M, S, I]`` of :meth:`step`."""
+        from .jacobians import cell_jacobians
+
+        params = {name: p.detach() for name, p in self.params.items()}
+        return cell_jacobians(self.arch, self.phi, self.activation, params, state, x)
+
     def readout(self, hidden: torch.Tensor) -> torch.Tensor:
         """z = W_out h + b_out (then σ for a sigmoid readout); hidden ``[K, ..., N]``."""
         k = hidden.shape[0]
         flat = hidden.reshape(k, -1, self.n_units)
-        z = torch.baddbmm(self.params["bias_out"].unsqueeze(1), flat, self.params["weight_out"].transpose(1, 2))
+        z = _Affine.apply(flat, self.params["weight_out"], self.params["bias_out"])
         if self.readout_activation == "sigmoid":
             z = torch.sigmoid(z)
         return z.reshape(*hidden.shape[:-1], self.n_outputs)
@@ -153,3 +170,24 @@ class RNNPopulation(nn.Module):
     def readout_state(self, state: torch.Tensor) -> torch.Tensor:
         """Readout of full states ``[K, ..., S]`` (uses the hidden part of LSTM's [h; c])."""
         return self.readout(state[..., : self.n_units])
+
+
+class _Affine(torch.autograd.Function):
+    """y = x Wᵀ + b per network (x ``[K, M, N]``, W ``[K, O, N]``, b ``[K, O]``), as baddbmm.
+
+    Only the backward differs from autograd's: ∂L/∂W = gᵀ x is computed in that orientation,
+    which MKL runs about 3× faster than autograd's xᵀ g when O is small (the readout).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight = ctx.saved_tensors
+        d_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        d_w = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
+        d_b = grad.sum(dim=1) if ctx.needs_input_grad[2] else None
+        return d_x, d_w, d_b

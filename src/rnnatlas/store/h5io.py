@@ -72,3 +72,34 @@ def write_dict(group: h5py.Group, arrays: dict[str, Any]) -> None:
 
 def read_dict(group: h5py.Group) -> dict[str, np.ndarray]:
     return {name: group[name][()] for name in group}
+
+
+def write_arrays(path: str | os.PathLike, kind: str, config: dict[str, Any], arrays: dict[str, Any],
+                 attrs: dict[str, Any]) -> None:
+    """An rnnatlas file of flat datasets (strings stored as bytes) and scalar or dict attributes."""
+    with atomic_h5(path, kind, config) as f:
+        for name, value in arrays.items():
+            value = np.asarray(value)
+            if value.dtype.kind in "UO":
+                f.create_dataset(name, data=value.astype("S"))
+            else:
+                f.create_dataset(name, data=value, compression="gzip" if value.size > 4096 else None)
+        for key, value in attrs.items():
+            f.attrs[key] = json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+
+
+def read_arrays(path: str | os.PathLike, kind: str, required: tuple[str, ...] = (),
+                skip: frozenset[str] = frozenset()) -> tuple[dict, dict[str, np.ndarray], dict[str, Any]]:
+    """(config, datasets, attributes) of a file written by :func:`write_arrays`."""
+    with open_h5(path, kind) as f:
+        missing = [name for name in required if name not in f]
+        if missing:
+            raise ForeignFileError(f"{path}: incomplete {kind!r} file (missing {missing})")
+        arrays = {}
+        for name, ds in f.items():
+            if name not in skip:
+                value = ds[()]
+                arrays[name] = value.astype(str) if value.dtype.kind == "S" else value
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
+        attrs["options"] = json.loads(attrs.get("options", "{}"))
+        return read_config(f), arrays, attrs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -34,6 +35,10 @@ class Task(ABC):
     """Base class. Subclasses are dataclasses whose fields are the task's config keys."""
 
     name = "task"
+    # How the dynamics stage builds this task's fixed-point graph (rnnatlas.dynamics.graphs):
+    # "transition" (perturb each fixed point, see where it goes), "condition_chain" (one fixed
+    # point per static condition) or "line_attractor" (points along each condition's line).
+    graph_kind: ClassVar[str] = "transition"
     # Set by subclasses in __post_init__; every task also has ``n_steps`` (trial length T).
     n_inputs: int = field(init=False, default=0)
     n_outputs: int = field(init=False, default=0)
@@ -62,3 +67,10 @@ class Task(ABC):
     @abstractmethod
     def conditions(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Static inputs x* ``[C, I]`` for fixed-point search (time-varying inputs set to 0), with labels."""
+
+    def probe_conditions(self, labels: dict[str, np.ndarray]) -> np.ndarray:
+        """Index into :meth:`conditions` of each probe trial: the x* whose manifold the trial runs
+        along (fixed-point starts for condition c are sampled from those trials). Default: one
+        condition shared by every trial."""
+        n = len(next(iter(labels.values()))) if labels else 0
+        return np.zeros(n, dtype=np.int64)

@@ -28,6 +28,8 @@ class ContextDependentIntegration(Task):
     n_probe_means: int = 9  # cued means on a grid in [−mean_range, mean_range]
     n_probe_distractors: int = 3  # uncued means on a grid
 
+    graph_kind = "line_attractor"
+
     def __post_init__(self) -> None:
         self.n_inputs = 2 * self.n_contexts
         self.n_outputs = 1
@@ -63,3 +65,11 @@ class ContextDependentIntegration(Task):
         x = np.zeros((self.n_contexts, self.n_inputs))
         x[np.arange(self.n_contexts), np.arange(self.n_contexts)] = 1.0
         return x, {"context": np.arange(self.n_contexts)}
+
+    def probe_conditions(self, labels: dict[str, np.ndarray]) -> np.ndarray:
+        """Condition c is context c with silent streams; a probe trial belongs to its context."""
+        return np.asarray(labels["context"], dtype=np.int64)
+
+    def cued_input(self, context: int) -> int:
+        """Input column of the stream that context ``context`` integrates."""
+        return self.n_contexts + int(context)

@@ -27,6 +27,8 @@ class Sine(Task):
     input_offset: float = 0.25
     n_commands: int = 11  # evenly spaced commands in [0, 1] for the probe set and for x*
 
+    graph_kind = "condition_chain"
+
     def __post_init__(self) -> None:
         self.n_inputs = self.n_outputs = 1
 
@@ -54,3 +56,7 @@ class Sine(Task):
     def conditions(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         commands = self.command_grid()
         return (commands + self.input_offset)[:, None], {"command": commands, "frequency": self.frequency(commands)}
+
+    def probe_conditions(self, labels: dict[str, np.ndarray]) -> np.ndarray:
+        """Probe trial i holds command i of the grid, which is condition i."""
+        return np.searchsorted(self.command_grid(), labels["command"]).astype(np.int64)
