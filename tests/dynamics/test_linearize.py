@@ -19,13 +19,6 @@ from rnnatlas.dynamics.linearize import (
 D = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 def test_jacobian_matches_analytic_vanilla_rnn():
     """F = tanh(W h + U x + b): ∂F/∂h = diag(1 − F²) W, ∂F/∂x = diag(1 − F²) U, per network."""

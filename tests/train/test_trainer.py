@@ -1,7 +1,6 @@
 """The training loop: learning, divergence isolation, determinism, pack independence, search."""
 
 import numpy as np
-import pytest
 import torch
 
 from rnnatlas.models import RNNPopulation

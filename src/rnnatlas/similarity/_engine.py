@@ -21,7 +21,6 @@ Two kernels, both with working memory bounded by the block size, not by n:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np

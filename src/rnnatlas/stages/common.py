@@ -44,3 +44,17 @@ def write_json_atomic(path: str | Path, data: object) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)
+
+
+def read_pack(task: str, task_data_path: str, model_paths: list[str]):
+    """A task's shared data and a pack's model records; a network of another task is an error
+    naming its file."""
+    from ..store.model_file import read_model
+    from ..store.task_data import read_task_data
+
+    data = read_task_data(task_data_path, task)
+    records = [read_model(p) for p in model_paths]
+    for path, r in zip(model_paths, records):
+        if r.spec.task != task:
+            raise ValueError(f"{path}: a network of task {r.spec.task!r}, expected {task!r}")
+    return data, records

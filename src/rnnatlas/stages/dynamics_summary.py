@@ -10,8 +10,6 @@ networks only; means come with standard errors over networks.
 
 from __future__ import annotations
 
-import json
-import os
 from collections import defaultdict
 
 import numpy as np
@@ -20,7 +18,7 @@ from ..dynamics.graphs import modal_count
 from ..store.fixed_point_file import read_fixed_points
 from ..store.graph_file import read_graph
 from ..store.task_data import read_task_data
-from .common import log
+from .common import log, write_json_atomic
 
 N_SPECTRUM = 10  # leading eigenvalues / modes reported per architecture
 
@@ -98,10 +96,7 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
     elif data.task.graph_kind == "line_attractor":
         summary.update(_line(nets, studied))
     summary["networks"] = table
-    tmp = f"{out}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(_nan_to_none(summary), f, indent=1)
-    os.replace(tmp, out)
+    write_json_atomic(out, _nan_to_none(summary))
     log.info("%s: %s", task, {k: v for k, v in summary.items() if not isinstance(v, (list, dict))})
 
 

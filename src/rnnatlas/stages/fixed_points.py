@@ -22,9 +22,9 @@ from ..models import RNNPopulation
 from ..runtime import pick_device, stable_seed
 from ..store.fixed_point_file import write_fixed_points
 from ..store.graph_file import write_graph
-from ..store.model_file import ModelRecord, population_from_records, read_model
-from ..store.task_data import TaskData, read_task_data
-from .common import log
+from ..store.model_file import ModelRecord, population_from_records
+from ..store.task_data import TaskData
+from .common import log, read_pack
 
 # Defaults of the ``dynamics`` config section (documented in config/README.md).
 DEFAULTS = {
@@ -70,11 +70,7 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
         raise ValueError(f"unknown dynamics option(s) {unknown}; allowed: {sorted(DEFAULTS)}")
     opts = {**DEFAULTS, **options}
     device = pick_device(device_name)
-    data = read_task_data(task_data_path, task)
-    records = [read_model(p) for p in model_paths]
-    for path, r in zip(model_paths, records):
-        if r.spec.task != task:
-            raise ValueError(f"{path}: a network of task {r.spec.task!r}, expected {task!r}")
+    data, records = read_pack(task, task_data_path, model_paths)
     usable = [k for k, r in enumerate(records) if all(np.isfinite(v).all() for v in r.params.values())]
     for k in sorted(set(range(len(records))) - set(usable)):
         _write_not_analysed(records[k], fp_paths[k], graph_paths[k], data, "parameters are not finite (training diverged)")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import torch
 
 from ..runtime import pick_device
-from ..store.model_file import population_from_records, read_model
+from ..store.model_file import population_from_records
 from ..store.probe_file import write_probe
-from ..store.task_data import read_task_data
-from .common import log
+from .common import log, read_pack
 
 
 @torch.no_grad()
@@ -16,11 +15,7 @@ def run(task: str, task_data_path: str, model_paths: list[str], out_paths: list[
     if len(model_paths) != len(out_paths):
         raise ValueError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
     device = pick_device(device_name)
-    data = read_task_data(task_data_path, task)
-    records = [read_model(p) for p in model_paths]
-    for path, r in zip(model_paths, records):
-        if r.spec.task != task:
-            raise ValueError(f"{path}: a network of task {r.spec.task!r}, expected {task!r}")
+    data, records = read_pack(task, task_data_path, model_paths)
     pop = population_from_records(records, device=device)
     inputs = data.probe.batch.inputs.to(device)
     outputs, states = pop(inputs, return_states=True)

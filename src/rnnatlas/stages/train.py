@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..ids import NetworkSpec
 from ..models import RNNPopulation
