@@ -26,7 +26,7 @@ def mds_pair(axes, task_dir: Path, nets: list[NetInfo], metric: str, label: str,
     aside = set_aside_attr(emb)
     for reason_id, reason in aside.items():
         if reason_id in keep:
-            counts.set_aside[reason_id] = f"{label}: {reason}"
+            counts.set_aside.setdefault(reason_id, f"{metric}: {reason}")
     miss = []
     if n_rej:
         miss.append(f"{n_rej} not accepted")

@@ -103,11 +103,13 @@ def mds_panel(ax, emb, keep: Sequence[str] | None, color_by: str, title: str,
     ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
     ax.set_xlabel("MDS 1"), ax.set_ylabel("MDS 2")
-    # keep the full embedding's extent so panels of one file are comparable
-    if len(ids):
-        pad = 0.08 * (np.ptp(pos, axis=0) + 1e-12)
-        ax.set_xlim(pos[:, 0].min() - pad[0], pos[:, 0].max() + pad[0])
-        ax.set_ylim(pos[:, 1].min() - pad[1], pos[:, 1].max() + pad[1])
+    # one extent for all panels of a file: every kept network, whatever the restriction
+    ext = [k for k, i in enumerate(ids) if i in keep_set] or list(range(len(ids)))
+    if ext:
+        p = pos[ext]
+        pad = 0.12 * (np.ptp(p, axis=0) + 1e-9)
+        ax.set_xlim(p[:, 0].min() - pad[0], p[:, 0].max() + pad[0])
+        ax.set_ylim(p[:, 1].min() - pad[1], p[:, 1].max() + 2.5 * pad[1])
     if not sel:
         note(ax, "no networks to show" + (f"; {missing_note}" if missing_note else ""), "upper left")
         return []
@@ -119,10 +121,11 @@ def mds_panel(ax, emb, keep: Sequence[str] | None, color_by: str, title: str,
         k = [s for s in sel if fields[color_by][s] == g]
         if not k:
             continue
-        mk = [pal.ACT_MARKERS.get(act[s], "o") if color_by == "arch" else "o" for s in k]
+        mk = [pal.ACT_MARKERS.get(act[s], "o") for s in k]
         for s, m in zip(k, mk):
             ax.scatter(pos[s, 0], pos[s, 1], s=22, color=colors[g], marker=m, edgecolor="white", lw=0.4)
-        handles.append(Line2D([], [], ls="", marker="o", color=colors[g], label=f"{labels[g]} ({len(k)})"))
+        marker = pal.ACT_MARKERS.get(g, "o") if color_by == "activation" else "o"
+        handles.append(Line2D([], [], ls="", marker=marker, color=colors[g], label=f"{labels[g]} ({len(k)})"))
     ax.legend(handles=handles, loc="best", frameon=False, handletextpad=0.2, borderaxespad=0.2)
     if missing_note:
         note(ax, missing_note)

@@ -5,7 +5,8 @@ that make the paper's claims checkable: flip-flop, the fraction of accepted netw
 exactly 2^bits stable fixed points; sine, the relative error between the linearised and the
 command frequency; CDI, the eigenvalue closest to 1 at the line-attractor points, the sorted
 spectra and the mode-removal response, per architecture. Statistics over accepted trained
-networks only; means come with standard errors over networks.
+networks only (the linearised-dynamics ones over those with the modal node count, as the
+graph comparisons); means come with standard errors over networks.
 """
 
 from __future__ import annotations
@@ -91,10 +92,12 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
         summary["fraction_with_expected_stable_points"] = float(np.mean(exact)) if exact else float("nan")
         summary["stable_point_counts"] = {str(k): int(v) for k, v in zip(*np.unique(
             [table[i]["n_stable"] for i in studied], return_counts=True))} if studied else {}
-    elif data.task.graph_kind == "condition_chain":
-        summary.update(_sine(nets, studied, data))
+    # Linearised-dynamics statistics use the networks with the modal node count, as the graphs do.
+    modal_nets = [i for i in studied if table[i]["n_nodes"] == modal]
+    if data.task.graph_kind == "condition_chain":
+        summary.update(_sine(nets, modal_nets, data))
     elif data.task.graph_kind == "line_attractor":
-        summary.update(_line(nets, studied))
+        summary.update(_line(nets, modal_nets))
     summary["networks"] = table
     write_json_atomic(out, _nan_to_none(summary))
     log.info("%s: %s", task, {k: v for k, v in summary.items() if not isinstance(v, (list, dict))})

@@ -1,0 +1,128 @@
+"""Numbers for ``results/universality/summary.json``: the paper's claims made checkable."""
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnatlas.figures.io import (PathLike, dynamics_summary, load_embedding, load_pairwise,
+                                 read_networks)
+
+TASKS: tuple[str, ...] = ("flipflop", "sine", "cdi")
+METRICS: tuple[str, ...] = ("svcca", "cka_linear", "cka_rbf", "graph")
+
+
+def silhouette(x: np.ndarray, labels: Sequence[str], metric: str = "euclidean") -> float | None:
+    """sklearn's silhouette score, or None where undefined (fewer than 2 groups, or as many
+    groups as points)."""
+    from sklearn.metrics import silhouette_score
+    labels = np.asarray(labels)
+    n_groups = len(set(labels.tolist()))
+    if len(labels) < 3 or not 2 <= n_groups <= len(labels) - 1:
+        return None
+    return float(silhouette_score(x, labels, metric=metric))
+
+
+def _scores(x: np.ndarray, arch: list[str], act: list[str], metric: str) -> dict[str, float | None]:
+    return {"architecture": silhouette(x, arch, metric), "nonlinearity": silhouette(x, act, metric)}
+
+
+def metric_summary(task_dir: PathLike, metric: str, keep: Sequence[str] | None) -> dict[str, Any]:
+    """Silhouettes of one task's embedding (2-D MDS) and distance matrix, for networks in ``keep``
+    (accepted trained networks; all when None), grouped by architecture and by nonlinearity."""
+    emb = load_embedding(task_dir, metric)
+    if emb is None:
+        return {"available": False, "n_networks": 0}
+    ids = [str(i) for i in emb["net"].values]
+    keep_set = set(ids) if keep is None else set(keep)
+    sel = [k for k, i in enumerate(ids) if i in keep_set]
+    pos = np.asarray(emb["embedding"].values, dtype=float)[sel]
+    arch = [str(emb["arch"].values[k]) for k in sel]
+    act = [str(emb["activation"].values[k]) for k in sel]
+    out: dict[str, Any] = {"available": True, "n_networks": len(sel), "n_in_file": len(ids),
+                           "stress": _float(emb["stress"].values) if "stress" in emb else None,
+                           "groups": {"architecture": dict(Counter(arch)), "nonlinearity": dict(Counter(act))},
+                           "silhouette_embedding": _scores(pos, arch, act, "euclidean")}
+    dist = load_pairwise(task_dir, metric)
+    if dist is not None:
+        did = [str(i) for i in dist["net_a"].values]
+        where = {i: k for k, i in enumerate(did)}
+        chosen = [ids[k] for k in sel if ids[k] in where]
+        idx = [where[i] for i in chosen]
+        m = np.asarray(dist.values)[np.ix_(idx, idx)]
+        a = [str(dist["arch_a"].values[k]) for k in idx]
+        b = [str(dist["activation_a"].values[k]) for k in idx]
+        out["silhouette_distance"] = _scores(m, a, b, "precomputed")
+    return out
+
+
+def _float(v) -> float | None:
+    f = float(np.asarray(v))
+    return f if math.isfinite(f) else None
+
+
+def modal_fraction(ds: dict | None) -> dict[str, Any]:
+    """Fraction of studied networks (accepted, trained, analysed) with the modal node count."""
+    if not ds:
+        return {"fraction": None, "n": 0, "modal_node_count": None}
+    nets = [n for n in ds.get("networks", []) if n.get("trained", True) and n.get("accepted")
+            and n.get("analysed", True) and n.get("n_nodes") is not None]
+    counts = Counter(int(n["n_nodes"]) for n in nets)
+    modal = ds.get("modal_node_count")
+    if modal is None and counts:
+        modal = counts.most_common(1)[0][0]
+    frac = counts.get(int(modal), 0) / len(nets) if nets and modal is not None else None
+    return {"fraction": frac, "n": len(nets), "modal_node_count": modal,
+            "node_count_histogram": {str(k): v for k, v in sorted(counts.items())}}
+
+
+def task_summary(task_dir: PathLike, metrics: Sequence[str] = METRICS) -> dict[str, Any]:
+    """Per-task numbers: networks, per-metric silhouettes, modal-count fraction, task specifics."""
+    task_dir = Path(task_dir)
+    nets = read_networks(task_dir)
+    keep = [n.net_id for n in nets if n.trained and n.accepted]
+    ds = dynamics_summary(task_dir)
+    out: dict[str, Any] = {"n_trained": sum(n.trained for n in nets), "n_accepted": len(keep),
+                           "metrics": {m: metric_summary(task_dir, m, keep) for m in metrics},
+                           "modal_fixed_point_count": modal_fraction(ds)}
+    ds = ds or {}
+    if "fraction_with_expected_stable_points" in ds:
+        out["fraction_with_expected_stable_points"] = ds["fraction_with_expected_stable_points"]
+        out["expected_stable_points"] = ds.get("expected_stable_points")
+    if "median_relative_frequency_error" in ds:
+        out["sine_median_relative_frequency_error"] = ds["median_relative_frequency_error"]
+    if "eigenvalue_closest_to_1_by_arch" in ds:
+        out["cdi_eigenvalue_nearest_1_by_arch"] = ds["eigenvalue_closest_to_1_by_arch"]
+    return out
+
+
+def universality_summary(results_dir: PathLike, tasks: Sequence[str] = TASKS,
+                         metrics: Sequence[str] = METRICS) -> dict[str, Any]:
+    """{"tasks": {task: task_summary}} for the tasks present under ``results_dir``."""
+    results_dir = Path(results_dir)
+    return {"tasks": {t: task_summary(results_dir / t, metrics) for t in tasks if (results_dir / t).is_dir()},
+            "silhouette": "sklearn silhouette_score over accepted trained networks, Euclidean on the "
+                          "2-D MDS embedding (silhouette_embedding) and on the distance matrix "
+                          "(silhouette_distance); null where undefined (fewer than 2 groups)"}
+
+
+def write_summary(results_dir: PathLike, path: PathLike, **kwargs: Any) -> dict[str, Any]:
+    """Compute :func:`universality_summary` and write it as JSON to ``path``."""
+    d = universality_summary(results_dir, **kwargs)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(d, indent=1, sort_keys=True, default=_default) + "\n")
+    tmp.replace(path)
+    return d
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(type(o).__name__)

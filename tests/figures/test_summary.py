@@ -1,0 +1,40 @@
+"""summary.json numbers on a constructed case."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from rnnatlas.figures.summary import modal_fraction, silhouette, write_summary
+
+
+def test_silhouette_separated_and_undefined():
+    x = np.r_[np.zeros((5, 2)), np.full((5, 2), 10.0)] + np.random.default_rng(0).normal(scale=1e-3, size=(10, 2))
+    assert silhouette(x, ["a"] * 5 + ["b"] * 5) > 0.99
+    assert silhouette(x, ["a"] * 10) is None
+    assert silhouette(x[:2], ["a", "b"]) is None
+
+
+def test_modal_fraction():
+    nets = [{"net_id": str(i), "accepted": True, "trained": True, "n_nodes": n} for i, n in enumerate([4, 4, 4, 3])]
+    nets.append({"net_id": "x", "accepted": False, "trained": True, "n_nodes": 9})
+    d = modal_fraction({"networks": nets, "modal_node_count": 4})
+    assert d["fraction"] == 0.75 and d["n"] == 4
+    assert modal_fraction(None)["fraction"] is None
+
+
+def test_summary_file(results, tmp_path):
+    d = write_summary(results, tmp_path / "u" / "summary.json")
+    assert json.loads((tmp_path / "u" / "summary.json").read_text()) == json.loads(json.dumps(d))
+    for task in ("flipflop", "sine", "cdi"):
+        t = d["tasks"][task]
+        s = t["metrics"]["svcca"]
+        assert s["n_networks"] == 8  # accepted trained only (CDI's untrained twins are excluded)
+        assert s["silhouette_embedding"]["architecture"] > 0.99
+        assert s["silhouette_distance"]["architecture"] > 0.99
+        assert s["silhouette_embedding"]["nonlinearity"] < 0.2
+        assert t["metrics"]["graph"]["n_networks"] == 7
+        assert t["metrics"]["cka_linear"] == {"available": False, "n_networks": 0}
+        assert t["modal_fixed_point_count"]["fraction"] == 7 / 8
+    assert d["tasks"]["sine"]["sine_median_relative_frequency_error"] == 0.1
+    assert d["tasks"]["cdi"]["cdi_eigenvalue_nearest_1_by_arch"]["vanilla"]["mean"] == 0.99
