@@ -80,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graphs", nargs="+", required=True)
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("figure", parents=[common], help="draw one study-U figure from result files")
+    p.add_argument("--name", required=True, help="fig1_flipflop, fig2_sine, fig3_cdi, fig4_untrained, loss_histograms")
+    p.add_argument("--results", required=True, help="the results folder")
+    p.add_argument("--out-stem", required=True, help="writes <stem>.pdf, <stem>.png and <stem>.counts.json")
+
+    p = sub.add_parser("universality-summary", parents=[common], help="results/universality/summary.json")
+    p.add_argument("--results", required=True)
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
     p.add_argument("--task", required=True)
     p.add_argument("--models", nargs="+", required=True)
@@ -170,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         from .stages import dynamics_summary
 
         dynamics_summary.run(args.task, args.task_data, args.fixed_points, args.graphs, args.out)
+    elif args.stage == "figure":
+        from .stages import figures
+
+        figures.run_figure(args.name, args.results, args.out_stem)
+    elif args.stage == "universality-summary":
+        from .stages import figures
+
+        figures.run_summary(args.results, args.out)
     elif args.stage == "summarize":
         from .stages import summarize
 

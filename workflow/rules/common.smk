@@ -54,3 +54,13 @@ def scaled(base):
 def gpus(n=1):
     """GPUs for a job that may run on CUDA; none when the config's device is cpu."""
     return 0 if config["device"] == "cpu" else n
+
+
+def task_result_files(task):
+    """Every file a figure of `task` may read."""
+    files = [f"{RESULTS}/{task}/{name}" for name in ("task_data.h5", "training_summary.csv", "dynamics_summary.json")]
+    files += [f"{RESULTS}/{task}/{kind}/{metric}.nc" for kind in ("pairwise", "embedding") for metric in ("svcca", "graph")]
+    for pack in PACKS[task]:
+        for net in pack.all_networks:
+            files += [net_file(task, net.id, name) for name in ("model.h5", "probe.h5", "fixed_points.h5", "graph.h5")]
+    return files

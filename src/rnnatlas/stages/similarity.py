@@ -67,7 +67,7 @@ def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def load_hidden(task: str, probe_paths: Sequence[str]) -> tuple[list[str], list[np.ndarray], dict[str, str]]:
-    """(ids, (trials·T, units) float32 hidden states, set-aside id → reason) from probe files."""
+    """(ids, (trials·T, units) hidden states scaled to unit RMS, set-aside id → reason) from probe files."""
     ids, reps, set_aside = [], [], {}
     for path in probe_paths:
         config, hidden, _ = read_probe(path)
@@ -81,8 +81,17 @@ def load_hidden(task: str, probe_paths: Sequence[str]) -> tuple[list[str], list[
             set_aside[net_id] = "non-finite hidden states on the probe set"
             continue
         ids.append(net_id)
-        reps.append(hidden.reshape(-1, hidden.shape[-1]))
+        reps.append(_unit_rms(hidden.reshape(-1, hidden.shape[-1])))
     return ids, reps, set_aside
+
+
+def _unit_rms(x: np.ndarray) -> np.ndarray:
+    """x divided by the RMS of its centred entries (float64). Every metric here is invariant to
+    isotropic scaling, and this keeps float32 Gram products finite for networks whose states are
+    huge (seen: a ReLU LSTM with |h| ~ 1e20 made linear CKA infinite)."""
+    x64 = x.astype(np.float64)
+    scale = float(np.sqrt(np.mean((x64 - x64.mean(0)) ** 2))) if x64.size else 0.0
+    return x64 / scale if scale > 0 and np.isfinite(scale) else x64
 
 
 def prepare_chunk(task: str, metric: str, reps: Sequence[np.ndarray], options: Mapping[str, Any],
