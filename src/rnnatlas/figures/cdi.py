@@ -8,10 +8,10 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from rnnatlas.figures import palette as pal
-from rnnatlas.figures.common import base_counts, graph_example, mds_pair
+from rnnatlas.figures.common import base_counts, graph_example, mds_pair, trajectories_and_nodes
 from rnnatlas.figures.curves import group_curves
-from rnnatlas.figures.io import (FigureCounts, PathLike, dynamics_summary, node_count_set_aside, pca,
-                                 project, read_networks, read_probe_safe, read_task_data_safe, save_figure)
+from rnnatlas.figures.io import (FigureCounts, PathLike, dynamics_summary, node_count_set_aside, read_networks,
+                                 read_task_data_safe, save_figure)
 from rnnatlas.figures.panels import empty, group_legend, note, panel_label, pca_grid
 
 
@@ -83,17 +83,9 @@ def _line_attractor(ax, task_dir: Path, net, graph, cols) -> None:
         empty(ax, "no accepted network with the modal node count", title)
         return
     _, arrays, _ = graph
-    probe = read_probe_safe(task_dir, net.net_id)
     h = np.asarray(arrays["node_h"], dtype=float)
-    if probe is not None:
-        hid = probe[0]
-        mean, comps = pca(hid.reshape(-1, hid.shape[-1]))
-        for k in range(hid.shape[0]):
-            z = project(hid[k], mean, comps)
-            ax.plot(z[:, 0], z[:, 1], color=cols[k] if k < len(cols) else "0.5", lw=0.6, alpha=0.7)
-    else:
-        mean, comps = pca(h)
-    z = project(h, mean, comps)
+    z = trajectories_and_nodes(ax, task_dir, net.net_id, h, lambda k: cols[k] if k < len(cols) else "0.5",
+                               lw=0.6, alpha=0.7)
     adj = np.asarray(arrays["adjacency"], dtype=float)
     for i, j in zip(*np.nonzero(adj)):
         if i != j:

@@ -107,17 +107,8 @@ def fixed_point_graph_panel(ax, task_dir: Path, net: NetInfo | None, graph, titl
         empty(ax, "no accepted network with the modal\nfixed-point count", title)
         return
     _, arrays, _ = graph
-    probe = read_probe_safe(task_dir, net.net_id)
-    h_nodes = np.asarray(arrays["node_h"], dtype=float)
-    if probe is not None:
-        hidden = probe[0]
-        mean, comps = pca(hidden.reshape(-1, hidden.shape[-1]))
-        for k in range(hidden.shape[0]):
-            z = project(hidden[k], mean, comps)
-            ax.plot(z[:, 0], z[:, 1], color="0.8", lw=0.4, zorder=1)
-    else:
-        mean, comps = pca(h_nodes)
-    z = project(h_nodes, mean, comps)
+    z = trajectories_and_nodes(ax, task_dir, net.net_id, np.asarray(arrays["node_h"], dtype=float),
+                               lambda k: "0.8", lw=0.4)
     adj = np.asarray(arrays["adjacency"], dtype=float)
     wmax = adj[~np.eye(len(adj), dtype=bool)].max() if len(adj) > 1 else 0.0
     for i in range(len(adj)):
@@ -140,3 +131,20 @@ def legend_handles(kind: str) -> list[Line2D]:
     if kind == "arch":
         return [Line2D([], [], color=pal.arch_color(a), label=pal.ARCH_LABELS[a]) for a in pal.ARCH_ORDER]
     return [Line2D([], [], color=pal.act_color(a), label=pal.ACT_LABELS[a]) for a in pal.ACT_ORDER]
+
+
+def trajectories_and_nodes(ax, task_dir: Path, net_id: str, node_h: np.ndarray, colour_of, lw: float = 0.5,
+                           alpha: float = 1.0, zorder: int = 1) -> np.ndarray:
+    """Draw a network's probe trajectories in the PCA space of its probe states (colour_of(k)
+    for trial k) and return its graph nodes projected into the same space (PCA of the nodes
+    themselves when the probe file is missing)."""
+    probe = read_probe_safe(task_dir, net_id)
+    if probe is not None:
+        hidden = probe[0]
+        mean, comps = pca(hidden.reshape(-1, hidden.shape[-1]))
+        for k in range(hidden.shape[0]):
+            z = project(hidden[k], mean, comps)
+            ax.plot(z[:, 0], z[:, 1], color=colour_of(k), lw=lw, alpha=alpha, zorder=zorder)
+    else:
+        mean, comps = pca(node_h)
+    return project(node_h, mean, comps)
