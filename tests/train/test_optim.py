@@ -25,6 +25,15 @@ def _hp(k, **kw):
     return Hyperparameters.from_records([base] * k)
 
 
+def _reference_backward(ref, ref_params, x):
+    """Load the reference parameters into the population ``ref`` and backpropagate its loss."""
+    with torch.no_grad():
+        for n, p in ref.params.items():
+            p[0].copy_(ref_params[n])
+    ref.zero_grad()
+    _loss(ref, x).sum().backward()
+
+
 @pytest.mark.parametrize("clip", [1e9, 0.05])
 def test_sgd_momentum_matches_torch_sgd_with_clipping_and_l2(clip):
     torch.manual_seed(0)
@@ -40,12 +49,7 @@ def test_sgd_momentum_matches_torch_sgd_with_clipping_and_l2(clip):
         ours.zero_grad()
         _loss(ours, x).sum().backward()
         opt.step(it, torch.ones(1, dtype=torch.bool))
-        # reference: the same network as plain tensors through the population code path
-        with torch.no_grad():
-            for n, p in ref.params.items():
-                p[0].copy_(ref_params[n])
-        ref.zero_grad()
-        _loss(ref, x).sum().backward()
+        _reference_backward(ref, ref_params, x)  # the same network as plain tensors
         for n, p in ref_params.items():
             p.grad = ref.params[n].grad[0].clone() + (2 * l2 * p.detach() if n in WEIGHTS else 0)
         torch.nn.utils.clip_grad_norm_(list(ref_params.values()), clip)
@@ -67,11 +71,7 @@ def test_adam_matches_torch_adam():
         ours.zero_grad()
         _loss(ours, x).sum().backward()
         opt.step(it, torch.ones(1, dtype=torch.bool))
-        with torch.no_grad():
-            for n, p in ref.params.items():
-                p[0].copy_(ref_params[n])
-        ref.zero_grad()
-        _loss(ref, x).sum().backward()
+        _reference_backward(ref, ref_params, x)
         for n, p in ref_params.items():
             p.grad = ref.params[n].grad[0].clone()
         torch_opt.step()

@@ -80,11 +80,12 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
     recs = [records[k] for k in usable]
     pop = population_from_records(recs, dtype=torch.float32, device=device)
     pop64 = population_from_records(recs, dtype=torch.float64, device=device)
-    points, result = _search(pop, pop64, data, opts, recs)
+    states = _probe_states(pop, data)  # once: starts, sine node choice and CDI line starts use it
+    points, result = _search(pop, pop64, data, opts, recs, states)
     iters = result.start_iters.float()
     log.info("%s: searched %d starts x %d networks in %.1f s (Adam iterations: median %d, max %d)", task,
              iters.shape[1], iters.shape[0], time.time() - t0, int(iters.median()), int(iters.max()))
-    graphs = _graphs(pop, pop64, data, opts, points, recs)
+    graphs = _graphs(pop, pop64, data, opts, points, recs, states)
     for j, k in enumerate(usable):
         base = {"accepted": records[k].accepted, "analysed": True, "reason": "", "options": opts}
         _write_points(fp_paths[k], records[k], points[j], result, j, base, opts["store_eigenvectors"])
@@ -104,10 +105,9 @@ def _probe_states(pop: RNNPopulation, data: TaskData) -> torch.Tensor:
     return states.transpose(1, 2)
 
 
-def _starts(pop: RNNPopulation, data: TaskData, opts: dict, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _starts(states: torch.Tensor, data: TaskData, opts: dict, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial states ``[K, M, S]`` and their inputs x* ``[K, M, I]``, per condition from the
-    trials that run along that condition's manifold."""
-    states = _probe_states(pop, data)
+    probe trials (states ``[K, B, T, S]``) that run along that condition's manifold."""
     k, b, t, _ = states.shape
     trial_cond = data.task.probe_conditions(data.probe.labels)
     conditions = torch.as_tensor(data.conditions, dtype=states.dtype, device=states.device)
@@ -130,10 +130,10 @@ def _linearise(pop64: RNNPopulation, h: torch.Tensor, x: torch.Tensor, margin: f
     return eig, jx, n_unstable, classes
 
 
-def _search(pop, pop64, data: TaskData, opts: dict, recs: list[ModelRecord]):
+def _search(pop, pop64, data: TaskData, opts: dict, recs: list[ModelRecord], states: torch.Tensor):
     seed = stable_seed(data.task.name, "fixed_points", opts["seed"], *(r.spec.id for r in recs))
     gen = torch.Generator().manual_seed(seed)
-    h0, x0 = _starts(pop, data, opts, gen)
+    h0, x0 = _starts(states, data, opts, gen)
     result = find_fixed_points(
         pop.step, x0, h0, polish_step=pop64.step, polish_jacobian=lambda h, x: pop64.jacobians(h, x)[0],
         **{key: opts[key] for key in SEARCH_KEYS if key != "noise_scale"},
@@ -148,7 +148,7 @@ def _search(pop, pop64, data: TaskData, opts: dict, recs: list[ModelRecord]):
     for k in range(h.shape[0]):
         sel = mask[k].cpu().numpy()
         xk = x[k].cpu().numpy()[sel]
-        cond = np.array([int(np.argmin(np.abs(conditions - xi).sum(1))) for xi in xk], dtype=np.int64)
+        cond = np.abs(xk[:, None, :] - conditions[None]).sum(-1).argmin(1).astype(np.int64)
         points.append(Points(
             h=h[k].cpu().numpy()[sel], x=xk, q=result.for_network(k).q.cpu().numpy(), condition=cond,
             readout=readout[k].cpu().numpy()[sel], eigenvalues=eig.eigenvalues[k].cpu().numpy()[sel],
@@ -177,14 +177,14 @@ def _node_arrays(pts: Points, idx: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _graphs(pop, pop64, data: TaskData, opts: dict, points: list[Points], recs) -> list[tuple[dict, dict]]:
+def _graphs(pop, pop64, data: TaskData, opts: dict, points: list[Points], recs, states) -> list[tuple[dict, dict]]:
     kind = data.task.graph_kind
     if kind == "transition":
         return _transition(pop64, data, opts, points, recs)
     if kind == "condition_chain":
-        return _condition_chain(pop64, data, points)
+        return _condition_chain(data, points, states)
     if kind == "line_attractor":
-        return _line_attractor(pop, pop64, data, opts, recs)
+        return _line_attractor(pop, pop64, data, opts, states)
     raise ValueError(f"task {data.task.name!r}: unknown graph kind {kind!r}")
 
 
@@ -210,10 +210,10 @@ def _transition(pop64, data, opts, points, recs):
     return out
 
 
-def _condition_chain(pop64, data, points):
+def _condition_chain(data, points, states):
     """Nodes: per condition, the fixed point nearest the centre of that condition's probe
     trajectory (the paper's one point per sine command); edges: nearest neighbours."""
-    states = _probe_states(pop64, data).cpu().numpy()  # [K, B, T, S]
+    states = states.cpu().numpy()  # [K, B, T, S]
     trial_cond = data.task.probe_conditions(data.probe.labels)
     freq_label = data.condition_labels.get("frequency")
     out = []
@@ -233,12 +233,11 @@ def _condition_chain(pop64, data, points):
     return out
 
 
-def _line_attractor(pop, pop64, data, opts, recs):
+def _line_attractor(pop, pop64, data, opts, states):
     """Nodes: slow points found from the end states of each context's probe trials (middle
     uncued mean, cued means in order), one per start and never merged, so every network has
     the same number of nodes unless a search fails; edges: nearest neighbours per context."""
     task = data.task
-    states = _probe_states(pop, data)  # [K, B, T, S]
     labels = data.probe.labels
     trial_cond = task.probe_conditions(labels)
     uncued = np.asarray(labels["mean_uncued"])
