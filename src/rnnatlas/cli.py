@@ -80,14 +80,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graphs", nargs="+", required=True)
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("figure", parents=[common], help="draw one study-U figure from result files")
-    p.add_argument("--name", required=True, help="fig1_flipflop, fig2_sine, fig3_cdi, fig4_untrained, loss_histograms")
+    p = sub.add_parser("figure", parents=[common], help="draw one figure from result files")
+    p.add_argument("--name", required=True, help="fig1_flipflop, fig2_sine, fig3_cdi, fig4_untrained, loss_histograms, "
+                   "toy2d_trajectories, toy2d_trace_det, rsg_features, rsg_classes")
     p.add_argument("--results", required=True, help="the results folder")
     p.add_argument("--out-stem", required=True, help="writes <stem>.pdf, <stem>.png and <stem>.counts.json")
 
     p = sub.add_parser("universality-summary", parents=[common], help="results/universality/summary.json")
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
+
+    p = sub.add_parser("toy2d", parents=[common], help="train and classify one population of 2-D continuous-time RNNs")
+    p.add_argument("--activation", required=True, choices=("tanh", "relu"))
+    p.add_argument("--settings", type=_json, required=True, help="config key space_of_solutions.toy2d (JSON)")
+    p.add_argument("--out", required=True, help="results/toy2d/<activation>/solutions.h5")
+
+    p = sub.add_parser("rsg-features", parents=[common], help="neural and topological features of a pack of RSG networks")
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--out", nargs="+", required=True, help="features.h5 per network, in the order of --models")
+    p.add_argument("--options", type=_json, required=True, help="config key space_of_solutions.rsg.topology (JSON)")
+
+    p = sub.add_parser("space-of-solutions-summary", parents=[common],
+                       help="results/space_of_solutions/summary.json and rsg_features.csv")
+    p.add_argument("--toy2d", nargs="*", default=[], help="solutions.h5 files")
+    p.add_argument("--features", nargs="*", default=[], help="features.h5 files")
+    p.add_argument("--classifier", type=_json, required=True, help="config key space_of_solutions.rsg.classifier (JSON)")
+    p.add_argument("--out-json", required=True)
+    p.add_argument("--out-csv", required=True)
 
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
     p.add_argument("--task", required=True)
@@ -187,6 +207,18 @@ def main(argv: list[str] | None = None) -> int:
         from .stages import figures
 
         figures.run_summary(args.results, args.out)
+    elif args.stage == "toy2d":
+        from .stages import toy2d
+
+        toy2d.run(args.activation, args.settings, args.out, args.device)
+    elif args.stage == "rsg-features":
+        from .stages import rsg_features
+
+        rsg_features.run(args.task_data, args.models, args.out, args.options, args.device)
+    elif args.stage == "space-of-solutions-summary":
+        from .stages import space_of_solutions
+
+        space_of_solutions.run(args.toy2d, args.features, args.classifier, args.out_json, args.out_csv)
     elif args.stage == "summarize":
         from .stages import summarize
 

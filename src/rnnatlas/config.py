@@ -131,6 +131,29 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
             problems.append(f"config key 'universality.search.ranges.{name}' = {[lo, hi]}: log-uniform range needs bounds > 0")
     if uni["search"]["enabled"] and uni["search"]["min_iterations"] > min(uni["training"]["iterations"].values()):
         problems.append("config key 'universality.search.min_iterations' exceeds the training iterations")
+    sos = config["space_of_solutions"]
+    used = list(uni["tasks"])
+    if sos["enabled"]:
+        used.append("rsg")
+        if "rsg" not in config["tasks"]:
+            problems.append("space_of_solutions.enabled is true but 'tasks.rsg' is not configured")
+        else:
+            problems += [f"'tasks.rsg' is missing required key '{key}'" for key in TASK_COMMON_KEYS if key not in config["tasks"]["rsg"]]
+    problems += _task_parameter_problems(config, [t for t in used if t in config["tasks"]])
+    return problems
+
+
+def _task_parameter_problems(config: dict[str, Any], tasks: list[str]) -> list[str]:
+    """Build each task from its parameters, so that a bad combination (e.g. an interval range
+    upside down) is reported before any job starts."""
+    from .tasks import make_task
+
+    problems = []
+    for task in tasks:
+        try:
+            make_task(task, task_params(config, task))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"'tasks.{task}': {exc}")
     return problems
 
 

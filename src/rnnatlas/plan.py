@@ -35,22 +35,37 @@ def seeds(grid: dict) -> list[int]:
     return list(range(s)) if isinstance(s, int) else list(s)
 
 
+# Tasks trained by study S (space of solutions); every other task belongs to study U.
+SPACE_OF_SOLUTIONS_TASKS = ("rsg",)
+
+
+def study_section(config: dict, task: str) -> dict:
+    """The config section that holds a task's grid and training: ``space_of_solutions.<task>``
+    for study S's tasks, ``universality`` for the others."""
+    if task in SPACE_OF_SOLUTIONS_TASKS:
+        return config["space_of_solutions"][task]
+    return config["universality"]
+
+
 def trained_networks(config: dict, task: str) -> list[NetworkSpec]:
-    grid = config["universality"]["grid"]
+    grid = study_section(config, task)["grid"]
     return [
         NetworkSpec(task, arch, act, units, float(l2), seed)
-        for arch, act, units, l2, seed in itertools.product(grid["arch"], grid["activation"], grid["units"], grid["l2"], seeds(grid))
+        for arch, act, units, l2, seed in itertools.product(
+            grid["arch"], grid["activation"], grid["units"], grid.get("l2", [0.0]), seeds(grid))
     ]
 
 
 def wants_twin(config: dict, spec: NetworkSpec) -> bool:
-    twins = config["universality"]["twins"]
+    twins = study_section(config, spec.task).get("twins")
+    if not twins:
+        return False
     return spec.task in twins["tasks"] and spec.arch in twins["arch"] and spec.activation in twins["activation"]
 
 
 def packs(config: dict, task: str) -> list[Pack]:
     """Group a task's networks by shape (arch, activation, units) and cut into packs of pack_size."""
-    size = config["universality"]["training"]["pack_size"]
+    size = study_section(config, task)["training"]["pack_size"]
     out = []
     nets = trained_networks(config, task)
     key = lambda n: (n.arch, n.activation, n.units)  # noqa: E731

@@ -71,7 +71,7 @@ def test_probe_set_covers_every_interval_once():
     assert x_star.shape == (1, 2) and np.all(x_star == 0)
 
 
-@pytest.mark.parametrize("bad", [{"interval_min": 50, "interval_max": 40}, {"pulse": 0}, {"colour": 1}])
+@pytest.mark.parametrize("bad", [{"interval_min": 50, "interval_max": 40}, {"pulse": 0}, {"pulse": 14}, {"colour": 1}])
 def test_bad_parameters_are_rejected(bad):
     with pytest.raises(ValueError):
         make_task("rsg", bad)

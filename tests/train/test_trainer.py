@@ -100,3 +100,37 @@ def test_successive_halving_keeps_the_best_and_chooses_the_lowest_loss():
     again = rerun.evaluate()
     for i in survivors_30:
         assert abs(again[i] - result.losses[i][30]) < 1e-4
+
+
+def test_epoch_sampling_shows_every_training_trial_once_per_epoch():
+    """RSG trains over true epochs: n_train / batch_size batches hold each trial exactly once,
+    in a different order per network and per epoch."""
+    task = make_task("rsg", {"interval_min": 13, "interval_max": 40, "pulse": 5, "ready_min": 0, "ready_max": 9,
+                             "n_train": 12, "probe_ready": 2})
+    train, _ = task.training_set()
+    pop = RNNPopulation("vanilla", "tanh", 2, task.n_inputs, 4, task.n_outputs).initialize([0, 1])
+    hp = Hyperparameters.from_records([dict(learning_rate=1e-3, momentum=0.0, clip=1.0, decay=1.0, l2=0.0)] * 2)
+    tr = PopulationTrainer(pop, task, [5, 6], hp, TrainSettings(iterations=6, batch_size=4, optimizer="adam", sampling="epochs"))
+
+    def onsets(inputs):  # [T, B, 2] → (Ready onset, Set onset) per trial
+        first = inputs.argmax(dim=0)  # first step at 1 per channel
+        return [tuple(map(int, row)) for row in first]
+
+    training_trials = sorted(onsets(train.inputs))
+    seen = {0: [], 1: []}
+    for _ in range(6):  # two epochs of three batches
+        batch = tr.sample_batch()
+        for k in (0, 1):
+            seen[k].append(onsets(batch.inputs[k]))
+    for k in (0, 1):
+        first, second = sum(seen[k][:3], []), sum(seen[k][3:], [])
+        assert sorted(first) == training_trials and sorted(second) == training_trials
+        assert first != second
+    assert sum(seen[0][:3], []) != sum(seen[1][:3], [])
+
+
+def test_epoch_sampling_needs_a_fixed_training_set():
+    pop = RNNPopulation("vanilla", "tanh", 1, TASK.n_inputs, 4, TASK.n_outputs)
+    hp = Hyperparameters.from_records([dict(learning_rate=0.1, momentum=0.9, clip=1.0, decay=0.5, l2=0.0)])
+    with np.testing.assert_raises_regex(ValueError, "no fixed training set"):
+        PopulationTrainer(pop, TASK, [0], hp, TrainSettings(iterations=1, sampling="epochs"))

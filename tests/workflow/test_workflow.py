@@ -87,6 +87,38 @@ def test_training_summary_counts_every_network(tiny_run):
     assert (tiny_run / "benchmarks" / "train" / "cdi" / "vanilla-tanh-n8-p00.tsv").exists()
 
 
+def test_space_of_solutions_outputs(tiny_run):
+    """Study S: 2-D populations, RSG networks trained with Adam over epochs, features.h5 per
+    network, the summary and the four figures."""
+    from rnnatlas.store.features_file import read_features
+
+    summary = json.loads((tiny_run / "space_of_solutions" / "summary.json").read_text())
+    assert set(summary["toy2d"]) == {"tanh", "relu"}
+    for stats in summary["toy2d"].values():
+        assert stats["networks"] == 16 and sum(stats["solution_types"].values()) == stats["accepted"]
+    nets = sorted((tiny_run / "rsg" / "nets").iterdir())
+    assert len(nets) == 6 and summary["rsg"]["networks"]["gru"]["trained"] == 3
+    for folder in nets:
+        record = read_model(folder / "model.h5")
+        assert record.config["training"]["optimizer"] == "adam" and record.config["training"]["sampling"] == "epochs"
+        assert len(record.train_loss) == 2 * 2  # 2 epochs of 16 trials in batches of 8
+        _, arrays, attrs = read_features(folder / "features.h5")
+        assert len(attrs["solution_class"]) == 10 and set("ABCDE") <= set(arrays)
+    assert sum(summary["rsg"]["class_counts"]["all"].values()) == 6
+    for name in ("toy2d_trajectories", "toy2d_trace_det", "rsg_features", "rsg_classes"):
+        for ext in ("pdf", "png", "counts.json"):
+            assert (tiny_run / "figures" / "space_of_solutions" / f"{name}.{ext}").stat().st_size > 0
+
+
+def test_run_configuration_is_the_merged_config(tiny_run):
+    import yaml
+
+    from rnnatlas.config import load_config
+
+    written = yaml.safe_load((tiny_run / "run_configuration.yaml").read_text())
+    assert written == load_config([TINY])
+
+
 def test_same_config_gives_bit_identical_weights(tiny_run, tmp_path):
     """Retrain one pack by hand from the same config: identical weights on the CPU."""
     record = read_model(tiny_run / "flipflop" / "nets" / "lstm-relu-n8-l2_1e-04-s00" / "model.h5")

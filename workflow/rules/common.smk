@@ -8,18 +8,23 @@ from rnnatlas.config import task_params
 RESULTS = "results"
 # Conda environment of every rule (used with `--sdm conda`); relative to workflow/rules/.
 CONDA_ENV = "../../envs/rnnatlas.yaml"
-TASKS = config["universality"]["tasks"]
+TASKS = config["universality"]["tasks"]  # study U's tasks: fixed points, similarity, figures
 PACKS = {task: P.packs(config, task) for task in TASKS}
 SEARCH = config["universality"]["search"]
+SPACE_OF_SOLUTIONS = config["space_of_solutions"]
+# Every task whose networks are trained by the rules of train.smk (study U's and study S's RSG).
+TRAIN_PACKS = {**PACKS, **({"rsg": P.packs(config, "rsg")} if SPACE_OF_SOLUTIONS["enabled"] else {})}
 
 wildcard_constraints:
-    task="|".join(TASKS) if TASKS else "none",
+    task="|".join(TRAIN_PACKS) if TRAIN_PACKS else "none",
     net=IDS.NET_PATTERN,
     cell=IDS.CELL_PATTERN,
 
 
 def task_settings(task):
     """Training settings for one task (passed to the command line as JSON)."""
+    if task in P.SPACE_OF_SOLUTIONS_TASKS:
+        return space_of_solutions_training(task)
     training = config["universality"]["training"]
     hp = training["hyperparameters"]
     return {
@@ -28,6 +33,28 @@ def task_settings(task):
         "eval_every": training["eval_every"],
         "optimizer": "sgd",
         "hyperparameters": hp.get(task, hp["default"]),
+        "accept_val_loss": config["tasks"][task]["accept_val_loss"],
+        "data_seed": config["tasks"][task]["data_seed"],
+    }
+
+
+def space_of_solutions_training(task):
+    """Study S's training (supplement §2.1.3): Adam over true epochs of the fixed training set,
+    learning rate decaying exponentially from `learning_rate` to `final_learning_rate`, each
+    network stopping once its batch MSE is below `stop_loss`."""
+    training = SPACE_OF_SOLUTIONS[task]["training"]
+    n_train = config["tasks"][task]["n_train"]
+    per_epoch = -(-n_train // training["batch_size"])
+    iterations = training["epochs"] * per_epoch
+    return {
+        "iterations": iterations,
+        "batch_size": training["batch_size"],
+        "eval_every": max(1, iterations // 10),
+        "optimizer": "adam",
+        "sampling": "epochs",
+        "stop_loss": training["stop_loss"],
+        "hyperparameters": {"learning_rate": training["learning_rate"], "momentum": 0.0, "clip": training["clip"],
+                            "decay": training["final_learning_rate"] / training["learning_rate"]},
         "accept_val_loss": config["tasks"][task]["accept_val_loss"],
         "data_seed": config["tasks"][task]["data_seed"],
     }

@@ -29,7 +29,7 @@ rule search:
         "--threads {threads} --device {params.device} > {log} 2>&1"
 
 
-for _task, _packs in PACKS.items():
+for _task, _packs in TRAIN_PACKS.items():
     for _pack in _packs:
 
         rule:
@@ -37,7 +37,7 @@ for _task, _packs in PACKS.items():
                 f"train_{_task}_{_pack.id}".replace("-", "_")
             input:
                 task_data=f"{RESULTS}/{_task}/task_data.h5",
-                search=[f"{RESULTS}/{_task}/search/{c}.json" for c in _pack.cells] if SEARCH["enabled"] else [],
+                search=[f"{RESULTS}/{_task}/search/{c}.json" for c in _pack.cells] if SEARCH["enabled"] and _task in TASKS else [],
             output:
                 [net_file(_task, n.id, "model.h5") for n in _pack.all_networks],
             params:
@@ -92,7 +92,7 @@ for _task, _packs in PACKS.items():
 
 rule summarize_training:
     input:
-        lambda w: [net_file(w.task, n.id, "model.h5") for p in PACKS[w.task] for n in p.all_networks],
+        lambda w: [net_file(w.task, n.id, "model.h5") for p in TRAIN_PACKS[w.task] for n in p.all_networks],
     output:
         csv=f"{RESULTS}/{{task}}/training_summary.csv",
         json=f"{RESULTS}/{{task}}/training_summary.json",
@@ -112,6 +112,6 @@ rule summarize_training:
         "--out-json {output.json} > {log} 2>&1"
 
 
-for _task, _packs in PACKS.items():
+for _task, _packs in TRAIN_PACKS.items():
     FINAL_TARGETS.append(f"{RESULTS}/{_task}/training_summary.json")
     FINAL_TARGETS.extend(net_file(_task, n.id, "probe.h5") for p in _packs for n in p.all_networks)

@@ -6,6 +6,7 @@ members' initialisations, recorded before the first update.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ def _hyperparameters(spec: NetworkSpec, settings: dict, searched: dict[str, dict
         base = searched[spec.cell_id]
     else:
         base = settings["hyperparameters"]
-    return {**{k: float(v) for k, v in base.items()}, "l2": float(spec.l2)}
+    # a null clip means no clipping (study S's Adam runs unclipped, as the supplement describes)
+    return {**{k: (math.inf if v is None else float(v)) for k, v in base.items()}, "l2": float(spec.l2)}
 
 
 def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[NetworkSpec], settings: dict,
@@ -44,7 +46,8 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
     pop.initialize([init_seed(n) for n in nets])
     init_params = [pop.network_params(k) for k in range(len(nets))]
     train_settings = TrainSettings(iterations=settings["iterations"], batch_size=settings["batch_size"],
-                                   eval_every=settings["eval_every"], optimizer=settings.get("optimizer", "sgd"))
+                                   eval_every=settings["eval_every"], optimizer=settings.get("optimizer", "sgd"),
+                                   stop_loss=settings.get("stop_loss"), sampling=settings.get("sampling", "random"))
     trainer = PopulationTrainer(pop, t, [data_seed(n, settings["data_seed"]) for n in nets],
                                 Hyperparameters.from_records(records), train_settings, data.validation)
     init_val = trainer.evaluate()

@@ -63,8 +63,9 @@ class ReadySetGo(Task):
             raise ValueError(f"task 'rsg': need 0 < interval_min <= interval_max, got {self.interval_min}, {self.interval_max}")
         if not (0 <= self.ready_min <= self.ready_max):
             raise ValueError(f"task 'rsg': need 0 <= ready_min <= ready_max, got {self.ready_min}, {self.ready_max}")
-        if self.pulse < 1 or self.pulse > self.interval_min:
-            raise ValueError(f"task 'rsg': pulse must be in [1, interval_min], got {self.pulse}")
+        if self.pulse < 1 or self.interval_min < 2 * self.pulse + 3:
+            raise ValueError(f"task 'rsg': need pulse >= 1 and interval_min >= 2 * pulse + 3 (the Set-Go window "
+                             f"[Set + pulse, Go - pulse) needs 3 steps), got pulse {self.pulse}, interval_min {self.interval_min}")
         self.n_inputs, self.n_outputs = 2, 1
         self.n_steps = 2 * self.interval_max + 100
         if self.ready_max + 2 * self.interval_max + self.pulse > self.n_steps:

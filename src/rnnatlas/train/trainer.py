@@ -32,6 +32,10 @@ class TrainSettings:
     eval_every: int = 500
     decay_steps: int | None = None  # None: the whole run, so `decay` is the overall factor
     stop_loss: float | None = None  # stop a network once its training loss falls below this
+    sampling: str = "random"  # "random": task.sample per batch; "epochs": task.epoch_batches (fixed training set)
+
+
+SAMPLING = ("random", "epochs")
 
 
 def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -61,6 +65,11 @@ class PopulationTrainer:
         self.population, self.task, self.settings = population, task, settings
         self.device = population.params["weight_hh"].device
         self.generators = [torch.Generator().manual_seed(int(s)) for s in data_seeds]
+        if settings.sampling not in SAMPLING:
+            raise ValueError(f"unknown sampling {settings.sampling!r}; allowed: {', '.join(SAMPLING)}")
+        if settings.sampling == "epochs" and not hasattr(task, "epoch_batches"):
+            raise ValueError(f"task {type(task).__name__} has no fixed training set; use sampling 'random'")
+        self._epochs: list | None = None
         self.optimizer = PopulationOptimizer(
             dict(population.params.items()), hp.to(self.device),
             algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks,
@@ -77,8 +86,21 @@ class PopulationTrainer:
         self.wall_time = 0.0
 
     # ------------------------------------------------------------------ data
+    def _next_epoch_batch(self, k: int) -> TaskBatch:
+        """Network k's next batch of its current epoch; a new shuffled epoch when one ends."""
+        batch = next(self._epochs[k], None)
+        if batch is None:
+            self._epochs[k] = self.task.epoch_batches(self.settings.batch_size, self.generators[k])
+            batch = next(self._epochs[k])
+        return batch
+
     def sample_batch(self) -> TaskBatch:
-        batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
+        if self.settings.sampling == "epochs":
+            if self._epochs is None:
+                self._epochs = [iter(()) for _ in self.generators]
+            batches = [self._next_epoch_batch(k) for k in range(len(self.generators))]
+        else:
+            batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
         stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
         return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
 
@@ -164,6 +186,7 @@ class PopulationTrainer:
         idx = index.numpy()
         new.population = sub
         new.generators = [self.generators[i] for i in idx]
+        new._epochs = [self._epochs[i] for i in idx] if self._epochs is not None else None
         new.optimizer = self.optimizer.select(index.to(self.device), dict(sub.params.items()))
         new.train_loss = self.train_loss[idx].copy()
         new.val_loss = [v[idx] for v in self.val_loss]
