@@ -1,4 +1,5 @@
-"""Figures of the universality study (study U, Maheswaranathan et al. 2019), from result files only.
+"""Figures from result files only: study U (Maheswaranathan et al. 2019) exported here; study S
+(Turner, Dabholkar & Barak 2021) in :mod:`rnnatlas.figures.toy2d` and :mod:`rnnatlas.figures.rsg`.
 
 Each figure function takes the folders/paths of result files and an output stem, writes
 ``<stem>.pdf`` and ``<stem>.png`` and returns a :class:`~rnnatlas.figures.io.FigureCounts`
