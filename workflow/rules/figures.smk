@@ -15,7 +15,8 @@ if all(task in PACKS for task in FIG_TASKS) and "svcca" in SIM_METRICS:
         output:
             pdf=f"{FIG_DIR}/{{figure}}.pdf",
             png=report(f"{FIG_DIR}/{{figure}}.png", caption="../report/figure.rst", category="Universality"),
-            counts=f"{FIG_DIR}/{{figure}}.counts.json",
+            counts=report(f"{FIG_DIR}/{{figure}}.counts.json", caption="../report/counts.rst", category="Universality",
+                          subcategory="Networks per panel"),
         wildcard_constraints:
             figure="|".join(FIGURES),
         params:

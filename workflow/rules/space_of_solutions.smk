@@ -99,7 +99,8 @@ if SPACE_OF_SOLUTIONS["enabled"]:
         output:
             pdf=f"{SOS_FIG_DIR}/{{figure}}.pdf",
             png=report(f"{SOS_FIG_DIR}/{{figure}}.png", caption="../report/figure.rst", category="Space of solutions"),
-            counts=f"{SOS_FIG_DIR}/{{figure}}.counts.json",
+            counts=report(f"{SOS_FIG_DIR}/{{figure}}.counts.json", caption="../report/counts.rst", category="Space of solutions",
+                          subcategory="Networks per panel"),
         wildcard_constraints:
             figure="|".join(SPACE_OF_SOLUTIONS_FIGURES),
         params:
