@@ -129,6 +129,22 @@ def test_epoch_sampling_shows_every_training_trial_once_per_epoch():
     assert sum(seen[0][:3], []) != sum(seen[1][:3], [])
 
 
+def test_stop_loss_is_judged_per_batch_or_over_a_whole_epoch():
+    """With epoch sampling a network stops only once the mean loss over a completed epoch is low
+    enough (the supplement's "MSE over the training set"), not on one lucky batch."""
+    task = make_task("rsg", {"interval_min": 13, "interval_max": 20, "pulse": 5, "ready_min": 0, "ready_max": 5,
+                             "n_train": 12, "probe_ready": 2})
+    hp = Hyperparameters.from_records([dict(learning_rate=1e-3, momentum=0.0, clip=1.0, decay=1.0, l2=0.0)])
+    stopped = {}
+    for sampling in ("random", "epochs"):
+        pop = RNNPopulation("vanilla", "tanh", 1, task.n_inputs, 4, task.n_outputs).initialize([0])
+        tr = PopulationTrainer(pop, task, [1], hp, TrainSettings(iterations=10, batch_size=4, optimizer="adam",
+                                                                 sampling=sampling, stop_loss=1e9))
+        tr.run(10)
+        stopped[sampling] = int(tr.stopped_at[0])
+    assert stopped == {"random": 0, "epochs": 2}  # 12 trials in batches of 4: the first epoch ends at iteration 2
+
+
 def test_epoch_sampling_needs_a_fixed_training_set():
     pop = RNNPopulation("vanilla", "tanh", 1, TASK.n_inputs, 4, TASK.n_outputs)
     hp = Hyperparameters.from_records([dict(learning_rate=0.1, momentum=0.9, clip=1.0, decay=0.5, l2=0.0)])

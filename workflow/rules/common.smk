@@ -41,7 +41,7 @@ def task_settings(task):
 def space_of_solutions_training(task):
     """Study S's training (supplement §2.1.3): Adam over true epochs of the fixed training set,
     learning rate decaying exponentially from `learning_rate` to `final_learning_rate`, each
-    network stopping once its batch MSE is below `stop_loss`."""
+    network stopping once its mean MSE over an epoch is below `stop_loss`."""
     training = SPACE_OF_SOLUTIONS[task]["training"]
     n_train = config["tasks"][task]["n_train"]
     per_epoch = -(-n_train // training["batch_size"])

@@ -31,7 +31,8 @@ class TrainSettings:
     optimizer: str = "sgd"
     eval_every: int = 500
     decay_steps: int | None = None  # None: the whole run, so `decay` is the overall factor
-    stop_loss: float | None = None  # stop a network once its training loss falls below this
+    stop_loss: float | None = None  # stop a network once its training loss falls below this (per
+    # batch with random sampling; over a whole epoch, the mean of its batches, with epoch sampling)
     sampling: str = "random"  # "random": task.sample per batch; "epochs": task.epoch_batches (fixed training set)
 
 
@@ -83,6 +84,8 @@ class PopulationTrainer:
         self.failed = np.zeros(k, dtype=bool)
         self.failure_reason = [""] * k
         self.stopped_at = np.full(k, -1, dtype=np.int64)
+        self._epoch_sum = torch.zeros(k, dtype=torch.float64, device=self.device)  # Σ batch loss × trials
+        self._epoch_trials = 0
         self.wall_time = 0.0
 
     # ------------------------------------------------------------------ data
@@ -132,16 +135,29 @@ class PopulationTrainer:
             was_active = self.active.cpu().numpy()
             self.train_loss[was_active, it] = values[was_active]
             if self.settings.stop_loss is not None:
-                done = self.active & (loss.detach() < self.settings.stop_loss)
-                for k in torch.nonzero(done).flatten().tolist():
-                    self.stopped_at[k] = it
-                    self.active[k] = False
+                self._stop_converged(it, loss.detach(), batch.inputs.shape[2])
             self.iteration += 1
             if self.validation is not None and self.iteration % self.settings.eval_every == 0:
                 self.record_validation()
             if progress is not None:
                 progress.update(self.iteration, loss=f"{np.nanmedian(values):.3g}")
         self.wall_time += time.perf_counter() - start
+
+    def _stop_converged(self, it: int, loss: torch.Tensor, trials: int) -> None:
+        """Stop the networks whose training loss is below ``stop_loss``: the batch's loss, or with
+        epoch sampling the mean over the epoch just completed (every training trial once)."""
+        if self.settings.sampling == "epochs":
+            self._epoch_sum += torch.nan_to_num(loss.double(), nan=float("inf")) * trials
+            self._epoch_trials += trials
+            if self._epoch_trials < self.task.n_train:
+                return
+            loss = self._epoch_sum / self._epoch_trials
+            self._epoch_sum.zero_()
+            self._epoch_trials = 0
+        done = self.active & (loss < self.settings.stop_loss)
+        for k in torch.nonzero(done).flatten().tolist():
+            self.stopped_at[k] = it
+            self.active[k] = False
 
     @torch.no_grad()
     def evaluate(self, batch: TaskBatch | None = None, chunk: int = 256) -> np.ndarray:
@@ -195,5 +211,6 @@ class PopulationTrainer:
         new.failed = self.failed[idx].copy()
         new.failure_reason = [self.failure_reason[i] for i in idx]
         new.stopped_at = self.stopped_at[idx].copy()
+        new._epoch_sum = self._epoch_sum[index.to(self.device)].clone()
         return new
 
