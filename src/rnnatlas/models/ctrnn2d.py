@@ -164,7 +164,8 @@ def tanh_fixed_points(
 
 
 def trace_determinant(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Trace τ and determinant Δ of each W (supplement Fig. 2), ``[K]`` each."""
+    """Trace τ and determinant Δ of each 2×2 matrix ``[K, 2, 2]`` → ``[K]`` each (supplement
+    Fig. 2 plots them for W − I, the linearisation at the origin)."""
     w = weight.detach()
     return w[:, 0, 0] + w[:, 1, 1], w[:, 0, 0] * w[:, 1, 1] - w[:, 0, 1] * w[:, 1, 0]
 
