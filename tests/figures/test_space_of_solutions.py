@@ -13,7 +13,8 @@ from rnnatlas.features.rsg import FEATURE_NAMES
 from rnnatlas.features.toy2d import CLASSES
 from rnnatlas.figures.rsg import cell_text, figure_rsg_classes, figure_rsg_features, kappa_text
 from rnnatlas.figures.toy2d import EXAMPLES_PER_TYPE, figure_toy2d_trace_det, figure_toy2d_trajectories
-from rnnatlas.stages.space_of_solutions import _finite_or_none, rsg_summary
+from rnnatlas.stages.common import finite_or_none
+from rnnatlas.stages.space_of_solutions import rsg_summary
 from rnnatlas.store.toy2d_file import read_solutions, write_solutions
 
 SETTINGS = {"activations": ["tanh", "relu"], "networks": 8, "epochs": 120, "learning_rate": 0.03,
@@ -128,7 +129,7 @@ def _rsg_table() -> pd.DataFrame:
 def rsg_files(tmp_path_factory) -> tuple[Path, Path, pd.DataFrame, dict]:
     root = tmp_path_factory.mktemp("sos")
     table = _rsg_table()
-    summary = _finite_or_none({"toy2d": {}, "rsg": rsg_summary(table, CLASSIFIER)})
+    summary = finite_or_none({"toy2d": {}, "rsg": rsg_summary(table, CLASSIFIER)})
     csv, js = root / "rsg_features.csv", root / "summary.json"
     table.to_csv(csv, index=False)
     js.write_text(json.dumps(summary))

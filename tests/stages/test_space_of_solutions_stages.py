@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from rnnatlas.features.rsg import FEATURE_NAMES
 from rnnatlas.ids import NetworkSpec
 from rnnatlas.models import RNNPopulation
 from rnnatlas.stages import rsg_features, space_of_solutions, toy2d
+from rnnatlas.stages.common import finite_or_none
 from rnnatlas.store.features_file import read_features
 from rnnatlas.store.model_file import ModelRecord, write_model
 from rnnatlas.store.task_data import build_task_data, write_task_data
@@ -84,7 +84,7 @@ def _table(n_per_arch=40, seed=0, random_classes=False):
 
 def test_summary_classifies_accepted_networks_per_architecture_and_combined():
     classifier = {"model": "tree", "n_repeats": 10, "test_size": 0.3, "min_members": 5, "networks": "accepted", "seed": 0}
-    summary = space_of_solutions._finite_or_none(space_of_solutions.rsg_summary(_table(), classifier))
+    summary = finite_or_none(space_of_solutions.rsg_summary(_table(), classifier))
     assert summary["networks"]["gru"] == {"trained": 42, "accepted": 41, "analysed": 42, "used": 41}
     assert "A1B1C1D1E1" not in summary["class_counts"]["all"]  # the not-accepted network is not used
     assert sum(summary["class_counts"]["all"].values()) == 81

@@ -1,11 +1,15 @@
-"""Helpers the stages share: seeds of a network, hyperparameter resolution, logging."""
+"""Helpers the stages share: seeds of a network, hyperparameter resolution, logging, atomic and
+strict-JSON writing."""
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from ..ids import NetworkSpec
 from ..runtime import stable_seed
@@ -38,12 +42,33 @@ def chosen_hyperparameters(search_files: list[str]) -> dict[str, dict[str, float
     return out
 
 
-def write_json_atomic(path: str | Path, data: object) -> None:
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to a temporary sibling and rename it into place (never a half file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    tmp.write_text(text)
     tmp.replace(path)
+
+
+def write_json_atomic(path: str | Path, data: object) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def finite_or_none(value):
+    """The same nested dicts/lists with undefined numbers (NaN, ±inf) as None and numpy scalars as
+    Python ones, so a summary is strict JSON (null where a number is undefined)."""
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def read_pack(task: str, task_data_path: str, model_paths: list[str]):

@@ -19,7 +19,7 @@ from ..dynamics.graphs import modal_count
 from ..store.fixed_point_file import read_fixed_points
 from ..store.graph_file import read_graph
 from ..store.task_data import read_task_data
-from .common import log, write_json_atomic
+from .common import finite_or_none, log, write_json_atomic
 
 N_SPECTRUM = 10  # leading eigenvalues / modes reported per architecture
 
@@ -33,16 +33,6 @@ def _mean_se(rows: list[np.ndarray]) -> dict:
 
 def _grouped(values: dict[str, list]) -> dict:
     return {key: _mean_se(rows) for key, rows in sorted(values.items()) if rows}
-
-
-def _nan_to_none(obj):
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return obj
 
 
 def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[str], out: str) -> None:
@@ -99,7 +89,7 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
     elif data.task.graph_kind == "line_attractor":
         summary.update(_line(nets, modal_nets))
     summary["networks"] = table
-    write_json_atomic(out, _nan_to_none(summary))
+    write_json_atomic(out, finite_or_none(summary))
     log.info("%s: %s", task, {k: v for k, v in summary.items() if not isinstance(v, (list, dict))})
 
 

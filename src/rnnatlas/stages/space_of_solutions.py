@@ -9,9 +9,7 @@ combined) and ``results/space_of_solutions/rsg_features.csv`` (one row per netwo
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,24 +20,9 @@ from ..features.topology import FEATURES as TOPOLOGY_BITS
 from ..features.toy2d import class_counts
 from ..store.features_file import read_features
 from ..store.toy2d_file import read_solutions
-from .common import log, write_json_atomic
+from .common import finite_or_none, log, write_json_atomic, write_text_atomic
 
 COMBINED = "all"
-
-
-def _finite_or_none(value):
-    """JSON has no NaN: undefined numbers (e.g. κ of a single class) become null."""
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def toy2d_summary(paths: list[str]) -> dict:
@@ -98,10 +81,7 @@ def rsg_summary(table: pd.DataFrame, classifier: dict) -> dict:
 def run(toy2d_paths: list[str], feature_paths: list[str], classifier: dict, out_json: str, out_csv: str) -> None:
     table = feature_table(feature_paths)
     summary = {"toy2d": toy2d_summary(toy2d_paths), "rsg": rsg_summary(table, classifier)}
-    tmp = Path(out_csv).with_name(f".{Path(out_csv).name}.tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(tmp, index=False)
-    tmp.replace(out_csv)
-    write_json_atomic(out_json, _finite_or_none(summary))
+    write_text_atomic(out_csv, table.to_csv(index=False))
+    write_json_atomic(out_json, finite_or_none(summary))
     log.info("space of solutions: toy2d %s; rsg kappa %s",
              {a: s["solution_types"] for a, s in summary["toy2d"].items()}, summary["rsg"]["kappa"])

@@ -70,7 +70,8 @@ class PopulationTrainer:
             raise ValueError(f"unknown sampling {settings.sampling!r}; allowed: {', '.join(SAMPLING)}")
         if settings.sampling == "epochs" and not hasattr(task, "epoch_batches"):
             raise ValueError(f"task {type(task).__name__} has no fixed training set; use sampling 'random'")
-        self._epochs: list | None = None
+        # per network, the batches left of its current epoch (empty: a new epoch starts on the next draw)
+        self._epochs = [iter(()) for _ in self.generators] if settings.sampling == "epochs" else None
         self.optimizer = PopulationOptimizer(
             dict(population.params.items()), hp.to(self.device),
             algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks,
@@ -98,9 +99,7 @@ class PopulationTrainer:
         return batch
 
     def sample_batch(self) -> TaskBatch:
-        if self.settings.sampling == "epochs":
-            if self._epochs is None:
-                self._epochs = [iter(()) for _ in self.generators]
+        if self._epochs is not None:
             batches = [self._next_epoch_batch(k) for k in range(len(self.generators))]
         else:
             batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
