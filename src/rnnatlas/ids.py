@@ -9,8 +9,11 @@ xarray coordinates all use these ids, so formatting and parsing must round-trip 
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from dataclasses import asdict, dataclass, replace
+from typing import Any, Mapping
 
 # Regex fragments shared with the Snakemake wildcard constraints.
 L2_PATTERN = r"\d+(?:\.\d+)?e[+-]\d+"
@@ -33,9 +36,26 @@ def format_float(value: float) -> str:
     return f"{mantissa}e{sign}{digits}"
 
 
+# Per-task network settings: the same for every network of a task, so they are not part of the
+# id (nor of paths); they are stored in every file's config only when they differ from these.
+NETWORK_DEFAULTS: dict[str, Any] = {
+    "alpha": 1.0,  # leak α = Δt/τ: state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t)
+    "noise_rec": 0.0,  # std of Gaussian noise added to the state after every step (training)
+    "noise_in": 0.0,  # std of Gaussian noise added to every input (training)
+    "trainable": (),  # names of the parameters that train; () = all
+    "mask": "",  # a fixed structural mask by name (models.masks), "" = none
+    "init": "uniform",  # initialisation scheme by name (models.init)
+}
+NETWORK_SETTINGS = tuple(NETWORK_DEFAULTS)
+
+
 @dataclass(frozen=True, order=True)
 class NetworkSpec:
-    """Everything that defines one network of a population."""
+    """Everything that defines one network of a population.
+
+    The first seven fields make the id; the rest (:data:`NETWORK_SETTINGS`) are per-task
+    settings whose defaults reproduce the networks trained before they existed.
+    """
 
     task: str
     arch: str
@@ -44,6 +64,33 @@ class NetworkSpec:
     l2: float
     seed: int
     trained: bool = True
+    alpha: float = 1.0
+    noise_rec: float = 0.0
+    noise_in: float = 0.0
+    trainable: tuple[str, ...] = ()
+    mask: str = ""
+    init: str = "uniform"
+
+    def __post_init__(self) -> None:
+        # Normalise the settings (YAML gives ints and lists) and check what needs no registry;
+        # mask and init names are checked where they are used (models.masks, models.init).
+        for name in ("alpha", "noise_rec", "noise_in"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"network setting {name!r} must be a number, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if not (0.0 < self.alpha <= 1.0):
+            raise ValueError(f"network setting 'alpha' must be in (0, 1], got {self.alpha!r}")
+        for name in ("noise_rec", "noise_in"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0.0):
+                raise ValueError(f"network setting {name!r} must be a finite number >= 0, got {getattr(self, name)!r}")
+        trainable = self.trainable
+        if isinstance(trainable, str) or not all(isinstance(t, str) for t in trainable):
+            raise ValueError(f"network setting 'trainable' must be a list of parameter names, got {trainable!r}")
+        object.__setattr__(self, "trainable", tuple(sorted(set(trainable))))
+        for name in ("mask", "init"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"network setting {name!r} must be a name, got {getattr(self, name)!r}")
 
     @property
     def cell_id(self) -> str:
@@ -64,9 +111,32 @@ class NetworkSpec:
         """The untrained twin of a trained network."""
         return replace(self, trained=False)
 
+    @property
+    def network_settings(self) -> dict[str, Any]:
+        """All per-task network settings (:data:`NETWORK_SETTINGS`), defaults included."""
+        return {name: getattr(self, name) for name in NETWORK_SETTINGS}
+
+    def with_network_settings(self, settings: Mapping[str, Any]) -> "NetworkSpec":
+        """This spec with the given network settings replaced (e.g. a task's ``network:`` block);
+        a name that is not a network setting is an error naming the allowed ones."""
+        unknown = sorted(set(settings) - set(NETWORK_SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown network setting(s) {unknown}; allowed: {', '.join(NETWORK_SETTINGS)}")
+        return replace(self, **dict(settings))
+
     def as_config(self) -> dict:
-        """The identity fields plus ``net_id``, as stored in every file's ``config`` attribute."""
-        return {**asdict(self), "net_id": self.id}
+        """The identity fields plus ``net_id``, as stored in every file's ``config`` attribute.
+
+        Network settings appear only where they differ from their defaults, so the config of a
+        default network is what it was before the settings existed (``trainable`` as a list).
+        """
+        config = asdict(self)
+        for name, default in NETWORK_DEFAULTS.items():
+            if config[name] == default:
+                del config[name]
+            elif name == "trainable":
+                config[name] = list(config[name])
+        return {**config, "net_id": self.id}
 
 
 def parse_network_id(net_id: str, task: str) -> NetworkSpec:

@@ -10,6 +10,10 @@ Every gate pre-activation is ``xp + W_hh h (+ b_hh)`` with ``xp = W_ih x + b_ih`
 map's derivative with respect to the recurrent projection gives ∂F/∂h by one matmul with W_hh
 and ∂F/∂x by one matmul with W_ih; only GRU's candidate, where the reset gate multiplies the
 recurrent part alone, treats the two projections differently.
+
+A cell or activation without closed forms (or one replaced in the registries after its closed
+form was written) gets its Jacobians from :func:`autograd_jacobians`: ``torch.func.jacrev``
+of the one-step map, vectorised with ``vmap`` over networks and points.
 """
 
 from __future__ import annotations
@@ -18,7 +22,11 @@ from typing import Callable
 
 import torch
 
-from .cells import Params
+from .activations import ACTIVATIONS
+from .cells import CELLS, Params
+
+# (params [K, ...], state [K, M, S], x [K, M, I]) -> F(state, x) [K, M, S]
+StepWithParams = Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor]
 
 Derivative = Callable[[torch.Tensor], torch.Tensor]
 
@@ -105,14 +113,39 @@ _PARTS = {
     "lstm": _lstm,
 }
 
+# The update / activation each closed form was written for: a cell or activation replaced in
+# its registry later must not silently get the old derivative (it falls back to autograd).
+_WRITTEN_FOR: dict[str, Callable] = {arch: CELLS[arch].update for arch in _PARTS}
+_DERIVATIVE_OF: dict[str, Callable] = {name: ACTIVATIONS[name] for name in DERIVATIVES}
 
-def register_cell_jacobian(arch: str, parts: Callable) -> None:
-    """Add the analytic derivative parts of a new cell (see the module docstring)."""
+
+def register_cell_jacobian(arch: str, parts: Callable, update: Callable | None = None) -> None:
+    """Add the analytic derivative parts of a new cell (see the module docstring), written for
+    the cell update ``update`` (default: the one registered under ``arch`` now)."""
     _PARTS[arch] = parts
+    update = update if update is not None else (CELLS[arch].update if arch in CELLS else None)
+    if update is None:
+        _WRITTEN_FOR.pop(arch, None)
+    else:
+        _WRITTEN_FOR[arch] = update
+
+
+def register_activation_derivative(name: str, derivative: Callable) -> None:
+    """Add φ' for activation ``name`` (registered in ACTIVATIONS) as a function of the pre-activation."""
+    DERIVATIVES[name] = derivative
+    _DERIVATIVE_OF[name] = ACTIVATIONS[name]
 
 
 def has_analytic_jacobian(arch: str, activation: str) -> bool:
-    return arch in _PARTS and activation in DERIVATIVES
+    """Whether :func:`cell_jacobians` has closed forms for this cell and activation, written for
+    the update and activation function registered under those names now."""
+    if arch not in _PARTS or activation not in DERIVATIVES:
+        return False
+    if arch in _WRITTEN_FOR and (arch not in CELLS or CELLS[arch].update is not _WRITTEN_FOR[arch]):
+        return False
+    if activation in _DERIVATIVE_OF and ACTIVATIONS.get(activation) is not _DERIVATIVE_OF[activation]:
+        return False
+    return True
 
 
 def cell_jacobians(
@@ -137,3 +170,41 @@ def _per_network_matmul(a: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     network's Jacobian depend on its pack."""
     k, p, s, gn = a.shape
     return torch.bmm(a.reshape(k, p * s, gn), w).reshape(k, p, s, w.shape[-1])
+
+
+# Numbers one vectorised chunk of points may hold in its largest intermediates (about S × the
+# per-point width per point and network): bounds memory whatever K, P and S are.
+_FALLBACK_BUDGET = 1 << 24
+
+
+def autograd_jacobians(
+    step: StepWithParams, params: Params, state: torch.Tensor, x: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂F/∂state ``[K, P, S, S]``, ∂F/∂x ``[K, P, S, I]``) of any one-step map, by autograd.
+
+    ``step(params, state, x)`` is the batched map (parameters ``[K, ...]``, state ``[K, M, S]``,
+    inputs ``[K, M, I]``); it is evaluated per network and point as a population of one at one
+    point, differentiated with ``torch.func.jacrev`` and vectorised with ``vmap`` over points,
+    then networks (in chunks of points, so memory stays bounded). Exact up to float rounding;
+    slower than the closed forms, and independent of how the map is written.
+    """
+    k, p, s = state.shape
+    x = x.expand(k, p, x.shape[-1])
+    i = x.shape[-1]
+    params = {name: v.detach() for name, v in params.items()}
+    if p == 0:
+        return state.new_zeros(k, 0, s, s), state.new_zeros(k, 0, s, i)
+
+    def one(par: Params, h: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        single = {name: v.unsqueeze(0) for name, v in par.items()}
+        return step(single, h.reshape(1, 1, s), u.reshape(1, 1, i)).reshape(s)
+
+    per_point = torch.func.vmap(torch.func.jacrev(one, argnums=(1, 2)), in_dims=(None, 0, 0))
+    per_network = torch.func.vmap(per_point, in_dims=(0, 0, 0))
+    width = s + i + sum(v[0].numel() for v in params.values()) // max(1, s)
+    chunk = max(1, _FALLBACK_BUDGET // max(1, k * s * width))
+    parts = [per_network(params, state[:, a : a + chunk].detach(), x[:, a : a + chunk].detach())
+             for a in range(0, p, chunk)]
+    j_state = torch.cat([j for j, _ in parts], dim=1)
+    j_x = torch.cat([jx for _, jx in parts], dim=1)
+    return j_state, j_x

@@ -3,18 +3,24 @@
 Every parameter has a leading network dimension K, so a population trains, runs and is
 analysed with batched matmuls; K = 1 is simply a population of one. Networks never interact:
 row k of every output depends only on network k's parameters and inputs.
+
+With a leak α < 1 (``alpha``, α = Δt/τ) every cell becomes its leaky-integrator version,
+state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t); α = 1 is the plain cell (and the only
+case that runs the hand-written recurrence of :mod:`.recurrence`).
 """
 
 from __future__ import annotations
 
-import math
+import numbers
 from typing import Sequence
 
 import torch
 from torch import nn
 
 from .activations import get_activation
-from .cells import get_cell
+from .cells import Params, get_cell
+from .init import get_initialisation
+from .jacobians import autograd_jacobians, cell_jacobians, has_analytic_jacobian
 from .recurrence import fast_path_for, recurrence
 
 READOUT_ACTIVATIONS = ("linear", "sigmoid")
@@ -25,7 +31,8 @@ class RNNPopulation(nn.Module):
 
     Inputs are either shared by all networks, ``[T, B, I]``, or per network, ``[K, T, B, I]``.
     ``forward`` returns outputs ``[K, T, B, O]`` and, on request, states ``[K, T, B, S]``;
-    the initial state is 0 unless given.
+    the initial state is 0 unless given. ``alpha`` is the leak (1 = no leak), the same for all
+    networks of the population.
     """
 
     def __init__(
@@ -39,10 +46,14 @@ class RNNPopulation(nn.Module):
         readout: str = "linear",
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
+        alpha: float = 1.0,
     ) -> None:
         super().__init__()
         if readout not in READOUT_ACTIVATIONS:
             raise ValueError(f"unknown readout {readout!r}; allowed: {', '.join(READOUT_ACTIVATIONS)}")
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 < float(alpha) <= 1.0:
+            raise ValueError(f"leak alpha must be a number in (0, 1], got {alpha!r}")
+        self.alpha = float(alpha)
         self.arch, self.activation, self.readout_activation = arch, activation, readout
         self.cell = get_cell(arch)
         self.phi = get_activation(activation)
@@ -57,33 +68,34 @@ class RNNPopulation(nn.Module):
     def state_dim(self) -> int:
         return self.cell.state_dim(self.n_units)
 
-    def initialize(self, seeds: Sequence[int]) -> "RNNPopulation":
+    def initialize(self, seeds: Sequence[int], scheme: str = "uniform") -> "RNNPopulation":
         """Per-network initialisation from its own seed, so a network's weights never depend on
-        its pack-mates: cell weights and biases and the readout weights ~ U(−1/√N, 1/√N)
-        (PyTorch's RNN/GRU/LSTM default), readout bias 0."""
+        its pack-mates, by the named scheme of :mod:`.init` (default "uniform": cell weights
+        and biases and the readout weights ~ U(−1/√N, 1/√N), PyTorch's RNN/GRU/LSTM default,
+        readout bias 0)."""
         if len(seeds) != self.n_networks:
             raise ValueError(f"{len(seeds)} seeds for a population of {self.n_networks}")
-        bound = 1.0 / math.sqrt(self.n_units)
+        init = get_initialisation(scheme)
         with torch.no_grad():
             for k, seed in enumerate(seeds):
-                gen = torch.Generator().manual_seed(int(seed))
+                values = init(self, int(seed))
+                missing = sorted(set(self.params) - set(values))
+                if missing:
+                    raise ValueError(f"initialisation {scheme!r} gave no values for {missing}")
                 for name, p in self.params.items():
-                    values = torch.rand(p.shape[1:], generator=gen, dtype=torch.float64) * 2 * bound - bound
-                    if name == "bias_out":
-                        values.zero_()
-                    p[k].copy_(values.to(p.dtype))
+                    p[k].copy_(values[name].to(p.dtype))
         return self
 
     @classmethod
     def from_network_params(
         cls, arch: str, activation: str, params: Sequence[dict[str, torch.Tensor]], readout: str = "linear",
-        dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu", alpha: float = 1.0,
     ) -> "RNNPopulation":
         """Stack per-network parameter dicts (e.g. read from model.h5 files) into a population."""
         first = params[0]
         n_units = first["weight_hh"].shape[-1]
         pop = cls(arch, activation, len(params), first["weight_ih"].shape[-1], n_units,
-                  first["weight_out"].shape[0], readout=readout, dtype=dtype, device=device)
+                  first["weight_out"].shape[0], readout=readout, dtype=dtype, device=device, alpha=alpha)
         with torch.no_grad():
             for name, p in pop.params.items():
                 p.copy_(torch.stack([torch.as_tensor(q[name]) for q in params]).to(p))
@@ -118,45 +130,77 @@ class RNNPopulation(nn.Module):
         return torch.zeros(self.n_networks, batch, self.state_dim, dtype=p.dtype, device=p.device)
 
     def forward(
-        self, inputs: torch.Tensor, state0: torch.Tensor | None = None, return_states: bool = False
+        self, inputs: torch.Tensor, state0: torch.Tensor | None = None, return_states: bool = False,
+        noise: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Outputs ``[K, T, B, O]`` (and states ``[K, T, B, S]`` if ``return_states``).
+
+        ``noise`` ``[K, T, B, S]``, if given, is added to the state after every step (recurrent
+        noise: state_t = update(state_{t−1}, x_t) + noise_t).
+        """
         xp = self.project_inputs(inputs)
-        fast = fast_path_for(self.cell, self.activation)
+        fast = fast_path_for(self.cell, self.activation) if self.alpha == 1.0 and noise is None else None
         if fast is None:
-            states = self._autograd_states(xp, state0, return_states)
+            states = self._autograd_states(xp, state0, return_states, noise)
         else:  # the same states with a hand-written backward (see recurrence.py)
             cell, act = fast
             states = recurrence(cell, act, self.phi, xp, state0, self.params["weight_hh"], self.params.get("bias_hh"))
         hidden = states if states.shape[-1] == self.n_units else states[..., : self.n_units]
         return self.readout(hidden), (states if return_states else None)
 
-    def _autograd_states(self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool) -> torch.Tensor:
+    def _autograd_states(
+        self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool, noise: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """The plain time loop, differentiated by autograd: states ``[K, T, B, S]``, or only
-        the hidden parts ``[K, T, B, N]`` unless ``all_states`` (LSTM's c is then not stacked)."""
+        the hidden parts ``[K, T, B, N]`` unless ``all_states`` (LSTM's c is then not stacked).
+        Serves every cell with any leak and recurrent noise."""
         params = self._cell_params()
         state = self.initial_state(xp.shape[2]) if state0 is None else state0
         n = self.n_units
+        noise_t = noise.unbind(1) if noise is not None else None
         out = []
         # unbind, not xp[:, t]: indexing inside the loop makes backward quadratic in T.
-        for xp_t in xp.unbind(1):
-            state = self.cell.update(params, state, xp_t, self.phi, n)
+        for t, xp_t in enumerate(xp.unbind(1)):
+            new = self.cell.update(params, state, xp_t, self.phi, n)
+            state = new if self.alpha == 1.0 else self._leak(state, new)
+            if noise_t is not None:
+                state = state + noise_t[t]
             out.append(state if all_states else state[..., :n])
         return torch.stack(out, dim=1)
 
+    def _leak(self, state: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
+        """(1 − α) state + α new: the leaky integration of a cell's update."""
+        return (1.0 - self.alpha) * state + self.alpha * new
+
+    def _step_with(self, params: Params, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`step` with the given parameters ``[K, ...]`` (the Jacobian fallback
+        differentiates this with respect to state and x, one network and point at a time)."""
+        xp = torch.baddbmm(params["bias_ih"].unsqueeze(1), x, params["weight_ih"].transpose(1, 2))
+        cell_params = {**params, "weight_hh_t": params["weight_hh"].transpose(1, 2)}
+        new = self.cell.update(cell_params, state, xp, self.phi, self.n_units)
+        return new if self.alpha == 1.0 else self._leak(state, new)
+
     def step(self, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """One update F(state, x) with state ``[K, M, S]`` and raw inputs ``[K, M, I]``.
+        """One update F(state, x) with state ``[K, M, S]`` and raw inputs ``[K, M, I]``
+        (with the leak, when α < 1).
 
         This is the map whose fixed points F(h*, x*) = h* the dynamics analyses look for.
         """
-        xp = torch.baddbmm(self.params["bias_ih"].unsqueeze(1), x, self.params["weight_ih"].transpose(1, 2))
-        return self.cell.update(self._cell_params(), state, xp, self.phi, self.n_units)
+        return self._step_with(dict(self.params.items()), state, x)
 
     def jacobians(self, state: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Analytic ∂F/∂state ``[K, M, S, S]`` and ∂F/∂x ``[K, M, S, I]`` of :meth:`step`."""
-        from .jacobians import cell_jacobians
-
+        """∂F/∂state ``[K, M, S, S]`` and ∂F/∂x ``[K, M, S, I]`` of :meth:`step`: closed forms
+        where :mod:`.jacobians` has them for this cell and activation, else autograd (so a new
+        cell needs no hand-written Jacobian). With a leak, (1 − α) I + α J and α J_x."""
         params = {name: p.detach() for name, p in self.params.items()}
-        return cell_jacobians(self.arch, self.phi, self.activation, params, state, x)
+        if not has_analytic_jacobian(self.arch, self.activation):
+            return autograd_jacobians(self._step_with, params, state, x)
+        j, jx = cell_jacobians(self.arch, self.phi, self.activation, params, state, x)
+        if self.alpha != 1.0:
+            j = j * self.alpha
+            j.diagonal(dim1=-2, dim2=-1).add_(1.0 - self.alpha)
+            jx = jx * self.alpha
+        return j, jx
 
     def readout(self, hidden: torch.Tensor) -> torch.Tensor:
         """z = W_out h + b_out (then σ for a sigmoid readout); hidden ``[K, ..., N]``."""

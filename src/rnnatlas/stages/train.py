@@ -1,7 +1,13 @@
 """Stage ``train``: train one pack of same-shape networks and write one model.h5 per network.
 
 Untrained twins of pack members are written by the same job: their parameters are the
-members' initialisations, recorded before the first update.
+members' initialisations, recorded before the first update (after a structural mask has
+zeroed its entries).
+
+``settings["network"]``, when present, holds per-task network settings (``NetworkSpec``'s
+alpha, noise_rec, noise_in, trainable, mask, init); they are applied to every network of the
+pack and recorded in each model.h5 through ``spec.as_config()``. Without it, or at their
+defaults, training and files are exactly those of a network without settings.
 """
 
 from __future__ import annotations
@@ -32,24 +38,36 @@ def _hyperparameters(spec: NetworkSpec, settings: dict, searched: dict[str, dict
     return {**{k: (math.inf if v is None else float(v)) for k, v in base.items()}, "l2": float(spec.l2)}
 
 
+def apply_network_settings(specs: list[NetworkSpec], settings: dict) -> list[NetworkSpec]:
+    """The specs with ``settings["network"]`` (if any) applied to each; an unknown setting is an error."""
+    network = settings.get("network") or {}
+    return [s.with_network_settings(network) for s in specs] if network else list(specs)
+
+
 def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[NetworkSpec], settings: dict,
         out_dir: str, search_files: list[str], device_name: str = "auto") -> None:
     device = pick_device(device_name)
     data = read_task_data(task_data_path, task)
     t = data.task
+    nets, twins = apply_network_settings(nets, settings), apply_network_settings(twins, settings)
     arch, act, units = nets[0].arch, nets[0].activation, nets[0].units
     if any((n.arch, n.activation, n.units) != (arch, act, units) for n in nets):
         raise ValueError("a pack must hold networks of one shape (arch, activation, units)")
+    network = nets[0].network_settings
+    if any(n.network_settings != network for n in nets):
+        raise ValueError("a pack must hold networks of one set of network settings (alpha, noise, trainable, mask, init)")
     searched = chosen_hyperparameters(search_files)
     records = [_hyperparameters(n, settings, searched) for n in nets]
-    pop = RNNPopulation(arch, act, len(nets), t.n_inputs, units, t.n_outputs, device=device)
-    pop.initialize([init_seed(n) for n in nets])
-    init_params = [pop.network_params(k) for k in range(len(nets))]
+    pop = RNNPopulation(arch, act, len(nets), t.n_inputs, units, t.n_outputs, device=device, alpha=network["alpha"])
+    pop.initialize([init_seed(n) for n in nets], scheme=network["init"])
     train_settings = TrainSettings(iterations=settings["iterations"], batch_size=settings["batch_size"],
                                    eval_every=settings["eval_every"], optimizer=settings.get("optimizer", "sgd"),
                                    stop_loss=settings.get("stop_loss"), sampling=settings.get("sampling", "random"))
     trainer = PopulationTrainer(pop, t, [data_seed(n, settings["data_seed"]) for n in nets],
-                                Hyperparameters.from_records(records), train_settings, data.validation)
+                                Hyperparameters.from_records(records), train_settings, data.validation,
+                                trainable=network["trainable"], mask=network["mask"],
+                                noise_rec=network["noise_rec"], noise_in=network["noise_in"])
+    init_params = [pop.network_params(k) for k in range(len(nets))]  # after the trainer applied any mask
     init_val = trainer.evaluate()
     label = f"train {task}/{arch}-{act}-n{units} (K={len(nets)})"
     log.info("%s: %d iterations, batch %d", label, train_settings.iterations, train_settings.batch_size)

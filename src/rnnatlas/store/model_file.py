@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..ids import NetworkSpec
+from ..ids import NETWORK_SETTINGS, NetworkSpec
 from ..models import RNNPopulation
 from .h5io import ForeignFileError, atomic_h5, open_h5, read_config
 
@@ -62,9 +62,8 @@ def read_model(path: str | os.PathLike) -> ModelRecord:
         missing = [k for k in SUMMARY_KEYS if k not in f.attrs]
         if missing or "params" not in f:
             raise ForeignFileError(f"{path}: incomplete model file (missing {missing or ['params']})")
-        spec_fields = {k: config[k] for k in ("task", "arch", "activation", "units", "l2", "seed", "trained")}
         return ModelRecord(
-            spec=NetworkSpec(**spec_fields),
+            spec=spec_from_config(config),
             config=config,
             params={name: ds[()] for name, ds in f["params"].items()},
             train_loss=f["loss/train"][()],
@@ -75,14 +74,25 @@ def read_model(path: str | os.PathLike) -> ModelRecord:
         )
 
 
+def spec_from_config(config: dict[str, Any]) -> NetworkSpec:
+    """The network's spec from a file's config: the identity fields and whichever network
+    settings it records (absent ones are at their defaults)."""
+    spec_fields = {k: config[k] for k in ("task", "arch", "activation", "units", "l2", "seed", "trained")}
+    settings = {k: config[k] for k in NETWORK_SETTINGS if k in config}
+    if "trainable" in settings:
+        settings["trainable"] = tuple(settings["trainable"])
+    return NetworkSpec(**spec_fields, **settings)
+
+
 def population_from_records(records: Sequence[ModelRecord], dtype: torch.dtype = torch.float32,
                             device: torch.device | str = "cpu") -> RNNPopulation:
-    """Stack same-shape networks' parameters into one population (error if shapes differ)."""
-    shapes = {(r.spec.arch, r.spec.activation, r.spec.units, r.config.get("readout", "linear")) for r in records}
+    """Stack same-shape networks' parameters into one population (error if shapes, or leaks, differ)."""
+    shapes = {(r.spec.arch, r.spec.activation, r.spec.units, r.config.get("readout", "linear"), r.spec.alpha)
+              for r in records}
     if len(shapes) != 1:
         raise ValueError(f"cannot stack networks of different shapes into one population: {sorted(shapes)}")
-    arch, activation, _, readout = shapes.pop()
+    arch, activation, _, readout, alpha = shapes.pop()
     return RNNPopulation.from_network_params(
         arch, activation, [{k: torch.from_numpy(v) for k, v in r.params.items()} for r in records],
-        readout=readout, dtype=dtype, device=device,
+        readout=readout, dtype=dtype, device=device, alpha=alpha,
     )

@@ -8,6 +8,8 @@ applied; the network is reported as diverged. Networks outside ``active`` are no
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 
 from .hyperparameters import Hyperparameters
@@ -25,7 +27,9 @@ class PopulationOptimizer:
 
     ``penalized`` names the parameters that carry the L2 penalty l2·Σw² (weights, not biases);
     ``masks`` are fixed 0/1 tensors ``[K, ...]`` applied to a parameter's gradient and value
-    after every update (e.g. a zero diagonal); parameters with requires_grad False are frozen.
+    after every update (e.g. a zero diagonal). Parameters with requires_grad False, or not
+    named in ``trainable`` when it is given, are frozen: no L2, no momentum, no update, and
+    their gradients do not count towards the clipped norm.
     """
 
     def __init__(
@@ -38,10 +42,18 @@ class PopulationOptimizer:
         masks: dict[str, torch.Tensor] | None = None,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        trainable: Sequence[str] | None = None,
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unknown optimizer {algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
-        self.params = {n: p for n, p in params.items() if p.requires_grad}
+        if trainable is not None:
+            unknown = sorted(set(trainable) - set(params))
+            if unknown:
+                raise ValueError(f"trainable names unknown parameters {unknown}; parameters: {', '.join(params)}")
+        self.trainable = None if trainable is None else tuple(trainable)
+        self.params = self._trained(params)
+        if not self.params:
+            raise ValueError("no parameter to train (all are frozen)")
         self.hp = hp
         self.algorithm = algorithm
         self.decay_steps = max(1, int(decay_steps))
@@ -52,6 +64,9 @@ class PopulationOptimizer:
         k = len(hp)
         device = next(iter(self.params.values())).device
         self.steps = torch.zeros(k, dtype=torch.float64, device=device)  # Adam's per-network step count
+
+    def _trained(self, params: dict[str, torch.nn.Parameter]) -> dict[str, torch.nn.Parameter]:
+        return {n: p for n, p in params.items() if p.requires_grad and (self.trainable is None or n in self.trainable)}
 
     def learning_rate(self, iteration: int) -> torch.Tensor:
         return self.hp.learning_rate * self.hp.decay ** (iteration / self.decay_steps)
@@ -128,7 +143,7 @@ class PopulationOptimizer:
         """The optimizer for a sub-population (rows ``index``), keeping its buffers."""
         new = PopulationOptimizer.__new__(PopulationOptimizer)
         new.__dict__.update(self.__dict__)
-        new.params = {n: p for n, p in params.items() if p.requires_grad}
+        new.params = new._trained(params)
         new.hp = self.hp.select(index)
         new.masks = {n: m[index] for n, m in self.masks.items()}
         new.state = {n: {key: buf[index] for key, buf in st.items()} for n, st in self.state.items()}

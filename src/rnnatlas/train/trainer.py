@@ -6,6 +6,15 @@ loss is the masked mean squared error per network; the population's backward pas
 call on the sum of the per-network losses (networks do not interact, so each network's
 gradient is its own). A network whose loss or update is non-finite is recorded as failed
 with its reason and frozen; the others carry on.
+
+Per-task network settings (``NetworkSpec``): ``trainable`` names the parameters that train
+(the others are frozen: requires_grad False, no L2, no momentum, no update); ``mask`` names a
+structural mask (:mod:`rnnatlas.models.masks`) whose entries are set to 0 when the trainer is
+built and stay exactly 0 after every step; ``noise_in`` / ``noise_rec`` are the stds of
+Gaussian noise added, in training only, to every input and to the state after every step
+(state_t = update(state_{t−1}, x_t + ξ_t) + η_t, the update leaky when α < 1). The noise is drawn from a per-network
+generator of its own (seeded from the data seed), so the training batches are those of the
+noise-free run and a network's noise does not depend on its pack. Validation is noise-free.
 """
 
 from __future__ import annotations
@@ -13,11 +22,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from ..models import RNNPopulation
+from ..models.masks import apply_masks, structural_masks
+from ..runtime import stable_seed
 from ..tasks import Task, TaskBatch
 from .hyperparameters import Hyperparameters
 from .optim import PopulationOptimizer
@@ -47,8 +59,33 @@ def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor)
     return err.sum(dim=dims) / count
 
 
+def freeze_untrainable(population: RNNPopulation, trainable: Sequence[str]) -> None:
+    """requires_grad False on every parameter not named in ``trainable`` (empty: leave all as
+    they are); an unknown name is an error listing the population's parameters."""
+    if not trainable:
+        return
+    unknown = sorted(set(trainable) - set(population.params))
+    if unknown:
+        raise ValueError(f"network setting 'trainable' names unknown parameters {unknown}; "
+                         f"parameters of {population.arch}: {', '.join(population.params)}")
+    for name, p in population.params.items():
+        p.requires_grad_(name in trainable)
+
+
+def _noise_std(name: str, value: float) -> float:
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"network setting {name!r} must be a finite number >= 0, got {value!r}")
+    return value
+
+
 class PopulationTrainer:
-    """Trains a population in place; ``run`` may be called repeatedly to continue."""
+    """Trains a population in place; ``run`` may be called repeatedly to continue.
+
+    ``masks`` are extra 0/1 gradient-and-value masks for the optimizer; ``trainable``, ``mask``,
+    ``noise_rec`` and ``noise_in`` are the network settings described in the module docstring
+    (building the trainer freezes parameters and zeroes masked entries of the population).
+    """
 
     def __init__(
         self,
@@ -59,10 +96,27 @@ class PopulationTrainer:
         settings: TrainSettings,
         validation: TaskBatch | None = None,
         masks: dict[str, torch.Tensor] | None = None,
+        *,
+        trainable: Sequence[str] = (),
+        mask: str = "",
+        noise_rec: float = 0.0,
+        noise_in: float = 0.0,
     ) -> None:
         k = population.n_networks
         if len(data_seeds) != k or len(hp) != k:
             raise ValueError(f"population of {k} needs {k} data seeds and hyperparameter rows")
+        self.trainable = tuple(trainable)
+        freeze_untrainable(population, self.trainable)
+        fixed = structural_masks(mask, population)
+        apply_masks(population, fixed)
+        masks = dict(masks or {})
+        for name, m in fixed.items():
+            masks[name] = m if name not in masks else masks[name] * m
+        self.noise_rec, self.noise_in = _noise_std("noise_rec", noise_rec), _noise_std("noise_in", noise_in)
+        self.noise_generators = (
+            [torch.Generator().manual_seed(stable_seed(int(s), "training-noise")) for s in data_seeds]
+            if self.noise_rec or self.noise_in else None
+        )
         self.population, self.task, self.settings = population, task, settings
         self.device = population.params["weight_hh"].device
         self.generators = [torch.Generator().manual_seed(int(s)) for s in data_seeds]
@@ -74,7 +128,8 @@ class PopulationTrainer:
         self._epochs = [iter(()) for _ in self.generators] if settings.sampling == "epochs" else None
         self.optimizer = PopulationOptimizer(
             dict(population.params.items()), hp.to(self.device),
-            algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks,
+            algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks or None,
+            trainable=self.trainable or None,
         )
         self.validation = validation.to(self.device) if validation is not None else None
         self.iteration = 0
@@ -106,6 +161,25 @@ class PopulationTrainer:
         stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
         return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
 
+    def training_noise(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The batch's inputs ``[K, T, B, I]`` with input noise added, and the recurrent noise
+        ``[K, T, B, S]`` (None without it), each network's from its own noise generator."""
+        if self.noise_generators is None:
+            return inputs, None
+        k, t, b, i = inputs.shape
+        dtype = self.population.params["weight_hh"].dtype
+        s = self.population.state_dim
+        x_noise, rec_noise = [], []
+        for gen in self.noise_generators:
+            if self.noise_in:
+                x_noise.append(torch.randn(t, b, i, generator=gen, dtype=dtype) * self.noise_in)
+            if self.noise_rec:
+                rec_noise.append(torch.randn(t, b, s, generator=gen, dtype=dtype) * self.noise_rec)
+        if x_noise:
+            inputs = inputs + torch.stack(x_noise).to(device=self.device, dtype=inputs.dtype)
+        noise = torch.stack(rec_noise).to(self.device) if rec_noise else None
+        return inputs, noise
+
     # ------------------------------------------------------------------ loop
     def _fail(self, k: int, reason: str) -> None:
         if not self.failed[k]:
@@ -120,7 +194,11 @@ class PopulationTrainer:
         while self.iteration < until and bool(self.active.any()):
             it = self.iteration
             batch = self.sample_batch()
-            outputs, _ = self.population(batch.inputs)
+            if self.noise_generators is None:
+                outputs, _ = self.population(batch.inputs)
+            else:
+                inputs, noise = self.training_noise(batch.inputs)
+                outputs, _ = self.population(inputs, noise=noise)
             loss = masked_mse(outputs, batch.targets, batch.mask)
             finite = torch.isfinite(loss)
             for k in torch.nonzero(self.active & ~finite).flatten().tolist():
@@ -192,15 +270,18 @@ class PopulationTrainer:
         index = torch.as_tensor(index, dtype=torch.long)
         pop = self.population
         sub = RNNPopulation(pop.arch, pop.activation, len(index), pop.n_inputs, pop.n_units, pop.n_outputs,
-                            readout=pop.readout_activation, dtype=pop.params["weight_hh"].dtype, device=self.device)
+                            readout=pop.readout_activation, dtype=pop.params["weight_hh"].dtype, device=self.device,
+                            alpha=pop.alpha)
         with torch.no_grad():
             for name, p in sub.params.items():
                 p.copy_(pop.params[name][index.to(self.device)])
+                p.requires_grad_(pop.params[name].requires_grad)
         new = PopulationTrainer.__new__(PopulationTrainer)
         new.__dict__.update(self.__dict__)
         idx = index.numpy()
         new.population = sub
         new.generators = [self.generators[i] for i in idx]
+        new.noise_generators = [self.noise_generators[i] for i in idx] if self.noise_generators is not None else None
         new._epochs = [self._epochs[i] for i in idx] if self._epochs is not None else None
         new.optimizer = self.optimizer.select(index.to(self.device), dict(sub.params.items()))
         new.train_loss = self.train_loss[idx].copy()
