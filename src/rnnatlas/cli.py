@@ -26,7 +26,14 @@ def _ids(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .features.toy2d import ACTIVATIONS as ACTIVATIONS_2D
+    from .similarity import METRICS
+    from .studies import FIGURES
+    from .tasks import TASKS
+
     parser = argparse.ArgumentParser(prog="rnnatlas", description=__doc__.splitlines()[0])
+    parser.add_argument("--plugin", action="append", default=[],
+                        help="a Python file or module that registers more studies, tasks or cells (repeatable)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (default 1)")
     common.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
@@ -36,14 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("configfiles", nargs="*", help="merged in order over config/config.yaml")
 
     p = sub.add_parser("task-data", parents=[common], help="write a task's validation/probe sets and conditions")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--params", type=_json, default={}, help="task parameters (JSON)")
     p.add_argument("--validation-trials", type=int, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("search", parents=[common], help="hyperparameter search for one configuration cell")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--task-data", required=True)
     p.add_argument("--cell", required=True, help="e.g. gru-tanh-n64-l2_1e-04")
     p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
@@ -51,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("train", parents=[common], help="train one pack of same-shape networks")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--task-data", required=True)
     p.add_argument("--nets", type=_ids, required=True, help="comma-separated network ids to train")
     p.add_argument("--twins", type=_ids, default=[], help="comma-separated untrained-twin ids to record")
@@ -60,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", required=True, help="results/<task>/nets")
 
     p = sub.add_parser("probe", parents=[common], help="record hidden states on the probe set")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out", nargs="+", required=True)
 
     p = sub.add_parser("fixed-points", parents=[common], help="fixed points, linearisation and graphs of a pack")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out-fixed-points", nargs="+", required=True)
@@ -74,15 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--options", type=_json, default={}, help="dynamics options (JSON; config key `dynamics`)")
 
     p = sub.add_parser("dynamics-summary", parents=[common], help="a task's fixed-point numbers in one JSON")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--task-data", required=True)
     p.add_argument("--fixed-points", nargs="+", required=True)
     p.add_argument("--graphs", nargs="+", required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("figure", parents=[common], help="draw one figure from result files")
-    p.add_argument("--name", required=True, help="fig1_flipflop, fig2_sine, fig3_cdi, fig4_untrained, loss_histograms, "
-                   "toy2d_trajectories, toy2d_trace_det, rsg_features, rsg_classes")
+    p.add_argument("--name", required=True, choices=FIGURES.names(), help="a registered figure")
     p.add_argument("--results", required=True, help="the results folder")
     p.add_argument("--out-stem", required=True, help="writes <stem>.pdf, <stem>.png and <stem>.counts.json")
 
@@ -91,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("toy2d", parents=[common], help="train and classify one population of 2-D continuous-time RNNs")
-    p.add_argument("--activation", required=True, choices=("tanh", "relu"))
+    p.add_argument("--activation", required=True, choices=ACTIVATIONS_2D)
     p.add_argument("--settings", type=_json, required=True, help="config key space_of_solutions.toy2d (JSON)")
     p.add_argument("--out", required=True, help="results/toy2d/<activation>/solutions.h5")
 
@@ -110,15 +116,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
 
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-json", required=True)
 
-    sim_metrics = ("svcca", "cka_linear", "cka_rbf")
+    sim_metrics = list(METRICS)
     p = sub.add_parser("similarity-prepare", parents=[common],
                        help="per-network similarity precomputation for one chunk of networks")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--metric", required=True, choices=sim_metrics)
     p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
     p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the chunk's networks, in matrix order")
@@ -135,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="tile (.npz)")
 
     p = sub.add_parser("similarity-merge", parents=[common], help="assemble tiles into results/<task>/pairwise/<metric>.nc")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--metric", required=True, choices=sim_metrics)
     p.add_argument("--metas", nargs="+", required=True, help="chunk metadata files, in chunk order")
     p.add_argument("--blocks", nargs="+", required=True, help="tile files")
@@ -143,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("similarity-graph", parents=[common], help="pairwise file of fixed-point graph distances")
-    p.add_argument("--task", required=True)
+    p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--graphs", nargs="*", default=[], help="graph.h5 files")
     p.add_argument("--out", required=True)
 
@@ -154,7 +160,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plugins(argv: list[str]) -> list[str]:
+    """The ``--plugin`` values, read before the full parser is built (they add choices)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    return pre.parse_known_args(argv)[0].plugin
+
+
+def _validate_config(args) -> int:
+    from .config import ConfigError, load_config
+
+    try:
+        load_config(args.configfiles)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print("configuration OK")
+    return 0
+
+
+def _train(args) -> None:
+    from .ids import parse_network_id
+    from .stages import train
+
+    nets = [parse_network_id(i, args.task) for i in args.nets]
+    twins = [parse_network_id(i, args.task) for i in args.twins]
+    train.run(args.task, args.task_data, nets, twins, args.settings, args.out_dir, args.search_results, args.device)
+
+
+def _stage(module: str, function: str, *names: str, device: bool = False):
+    """A stage that calls ``rnnatlas.stages.<module>.<function>`` with the named arguments."""
+    def run(args):
+        import importlib
+
+        fn = getattr(importlib.import_module(f".stages.{module}", __package__), function)
+        return fn(*(getattr(args, n) for n in names), *((args.device,) if device else ()))
+    return run
+
+
+# stage name → what it runs (the parser above defines each stage's arguments)
+STAGES = {
+    "validate-config": _validate_config,
+    "task-data": _stage("task_data", "run", "task", "params", "validation_trials", "seed", "out"),
+    "search": _stage("search", "run", "task", "task_data", "cell", "settings", "search", "out", device=True),
+    "train": _train,
+    "probe": _stage("probe", "run", "task", "task_data", "models", "out", device=True),
+    "fixed-points": _stage("fixed_points", "run", "task", "task_data", "models", "out_fixed_points", "out_graphs",
+                           "options", device=True),
+    "dynamics-summary": _stage("dynamics_summary", "run", "task", "task_data", "fixed_points", "graphs", "out"),
+    "figure": _stage("figures", "run_figure", "name", "results", "out_stem"),
+    "universality-summary": _stage("figures", "run_summary", "results", "out"),
+    "toy2d": _stage("toy2d", "run", "activation", "settings", "out", device=True),
+    "rsg-features": _stage("rsg_features", "run", "task_data", "models", "out", "options", device=True),
+    "space-of-solutions-summary": _stage("space_of_solutions", "run", "toy2d", "features", "classifier", "out_json",
+                                         "out_csv"),
+    "summarize": _stage("summarize", "run", "task", "models", "out_csv", "out_json"),
+    "similarity-prepare": _stage("similarity", "run_prepare", "task", "metric", "probes", "options", "out", "out_meta",
+                                 "chunk", device=True),
+    "similarity-block": _stage("similarity", "run_block", "prep_a", "meta_a", "prep_b", "meta_b", "options", "out",
+                               device=True),
+    "similarity-merge": _stage("similarity", "run_merge", "task", "metric", "metas", "blocks", "options", "out"),
+    "similarity-graph": _stage("similarity", "run_graph", "task", "graphs", "out"),
+    "embed": _stage("similarity", "run_embed", "pairwise", "mds", "out"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from .studies import load_plugins
+
+    load_plugins(_plugins(argv))
     args = build_parser().parse_args(argv)
     from .runtime import set_threads
 
@@ -162,89 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     from .stages.common import setup_logging
 
     setup_logging()
-    if args.stage == "validate-config":
-        from .config import ConfigError, load_config
-
-        try:
-            load_config(args.configfiles)
-        except ConfigError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        print("configuration OK")
-    elif args.stage == "task-data":
-        from .stages import task_data
-
-        task_data.run(args.task, args.params, args.validation_trials, args.seed, args.out)
-    elif args.stage == "search":
-        from .stages import search
-
-        search.run(args.task, args.task_data, args.cell, args.settings, args.search, args.out, args.device)
-    elif args.stage == "train":
-        from .ids import parse_network_id
-        from .stages import train
-
-        nets = [parse_network_id(i, args.task) for i in args.nets]
-        twins = [parse_network_id(i, args.task) for i in args.twins]
-        train.run(args.task, args.task_data, nets, twins, args.settings, args.out_dir, args.search_results, args.device)
-    elif args.stage == "probe":
-        from .stages import probe
-
-        probe.run(args.task, args.task_data, args.models, args.out, args.device)
-    elif args.stage == "fixed-points":
-        from .stages import fixed_points
-
-        fixed_points.run(args.task, args.task_data, args.models, args.out_fixed_points, args.out_graphs,
-                         args.options, args.device)
-    elif args.stage == "dynamics-summary":
-        from .stages import dynamics_summary
-
-        dynamics_summary.run(args.task, args.task_data, args.fixed_points, args.graphs, args.out)
-    elif args.stage == "figure":
-        from .stages import figures
-
-        figures.run_figure(args.name, args.results, args.out_stem)
-    elif args.stage == "universality-summary":
-        from .stages import figures
-
-        figures.run_summary(args.results, args.out)
-    elif args.stage == "toy2d":
-        from .stages import toy2d
-
-        toy2d.run(args.activation, args.settings, args.out, args.device)
-    elif args.stage == "rsg-features":
-        from .stages import rsg_features
-
-        rsg_features.run(args.task_data, args.models, args.out, args.options, args.device)
-    elif args.stage == "space-of-solutions-summary":
-        from .stages import space_of_solutions
-
-        space_of_solutions.run(args.toy2d, args.features, args.classifier, args.out_json, args.out_csv)
-    elif args.stage == "summarize":
-        from .stages import summarize
-
-        summarize.run(args.task, args.models, args.out_csv, args.out_json)
-    elif args.stage == "similarity-prepare":
-        from .stages import similarity
-
-        similarity.run_prepare(args.task, args.metric, args.probes, args.options, args.out, args.out_meta,
-                               args.chunk, args.device)
-    elif args.stage == "similarity-block":
-        from .stages import similarity
-
-        similarity.run_block(args.prep_a, args.meta_a, args.prep_b, args.meta_b, args.options, args.out, args.device)
-    elif args.stage == "similarity-merge":
-        from .stages import similarity
-
-        similarity.run_merge(args.task, args.metric, args.metas, args.blocks, args.options, args.out)
-    elif args.stage == "similarity-graph":
-        from .stages import similarity
-
-        similarity.run_graph(args.task, args.graphs, args.out)
-    elif args.stage == "embed":
-        from .stages import similarity
-
-        similarity.run_embed(args.pairwise, args.mds, args.out)
-    return 0
+    return STAGES[args.stage](args) or 0
 
 
 if __name__ == "__main__":

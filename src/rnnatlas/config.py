@@ -1,8 +1,10 @@
 """Loading and validating the pipeline configuration.
 
-The schema (``workflow/schemas/config.schema.yaml``) is the single source of truth for which
-keys exist; this module turns its violations into messages a person can act on: the key's
-path, the bad value, and what is allowed. Validation runs before any job is planned.
+The schema is assembled from the shared part (``workflow/schemas/config.schema.yaml``), each
+registered study's own section schema and each registered task's parameter schema, with every
+enum of names (tasks, architectures, activations, metrics) taken from the registries
+(:func:`build_schema`). This module turns violations into messages a person can act on: the
+key's path, the bad value, and what is allowed. Validation runs before any job is planned.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def _allowed(schema: dict[str, Any], root: dict[str, Any]) -> str:
         schema = node
     if "enum" in schema:
         return "one of " + ", ".join(repr(v) for v in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    if "anyOf" in schema:
+        return " or ".join(_allowed(s, root) for s in schema["anyOf"])
     if "type" in schema:
         bounds = [f"{k} {schema[k]}" for k in ("minimum", "exclusiveMinimum", "maximum") if k in schema]
         return f"{schema['type']}" + (f" ({', '.join(bounds)})" if bounds else "")
@@ -98,9 +104,46 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     return f"config key '{key}' = {value!r}: {error.message}"
 
 
-def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = None) -> dict[str, Any]:
-    """Check ``config`` against the schema and semantic rules; raise ConfigError listing every problem."""
+def build_schema(schema_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The full schema: the shared file, plus every registered study's section and task's
+    parameters, with the registries' names as enums (so no list of names is kept by hand)."""
+    from .features.toy2d import ACTIVATIONS as ACTIVATIONS_2D
+    from .models import ACTIVATIONS, CELLS
+    from .similarity import METRICS
+    from .studies import STUDIES
+    from .tasks import TASKS
+
     schema = load_yaml(schema_path or default_schema_path())
+    defs = schema["$defs"]
+    for key, names in (("task", TASKS), ("arch", CELLS), ("activation", ACTIVATIONS),
+                       ("activation_2d", ACTIVATIONS_2D), ("metric", METRICS)):
+        defs[key] = {"enum": list(names)}
+    common = {k: {"$ref": f"#/$defs/task_common/{k}"} for k in TASK_COMMON_KEYS}
+    schema["properties"]["tasks"]["properties"] = {
+        name: {"type": "object", "additionalProperties": False, "properties": {**common, **cls.param_schema}}
+        for name, cls in TASKS.items()
+    }
+    for study in STUDIES.values():
+        schema["properties"][study.section] = study.schema()
+        schema["required"].append(study.section)
+    return schema
+
+
+def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Check ``config`` against the schema and semantic rules; raise ConfigError listing every problem.
+
+    Plug-ins named in ``plugins`` are imported first, so their studies and tasks are known."""
+    plugins = config.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+        raise ConfigError(f"invalid configuration:\n  - config key 'plugins' = {plugins!r}: "
+                          "expected a list of Python file paths or module names")
+    from .studies import load_plugins
+
+    try:
+        load_plugins(plugins)
+    except (ImportError, OSError) as exc:
+        raise ConfigError(f"invalid configuration:\n  - config key 'plugins': {exc}") from exc
+    schema = build_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     problems = [_describe(e, schema) for e in errors]
@@ -112,33 +155,23 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = Non
 
 
 def _semantic_problems(config: dict[str, Any]) -> list[str]:
-    """Rules the schema cannot express."""
+    """Rules the schema cannot express: every task a study uses is configured, each study's
+    own checks, and each task buildable from its parameters."""
+    from .plan import enabled_studies, used_tasks
+
+    try:
+        used = used_tasks(config)
+    except ValueError as exc:
+        return [str(exc)]
     problems = []
-    uni = config["universality"]
-    for task in uni["tasks"]:
+    for task in used:
         if task not in config["tasks"]:
-            problems.append(f"universality.tasks lists {task!r} but 'tasks.{task}' is not configured")
+            problems.append(f"task {task!r} is used but 'tasks.{task}' is not configured")
         else:
-            for key in ("validation_trials", "accept_val_loss", "data_seed"):
-                if key not in config["tasks"][task]:
-                    problems.append(f"'tasks.{task}' is missing required key '{key}'")
-        if task not in uni["training"]["iterations"]:
-            problems.append(f"'universality.training.iterations' has no entry for task {task!r}")
-    for name, (lo, hi) in uni["search"]["ranges"].items():
-        if lo > hi:
-            problems.append(f"config key 'universality.search.ranges.{name}' = {[lo, hi]}: lower bound above upper bound")
-        if name in ("learning_rate", "clip") and lo <= 0:
-            problems.append(f"config key 'universality.search.ranges.{name}' = {[lo, hi]}: log-uniform range needs bounds > 0")
-    if uni["search"]["enabled"] and uni["search"]["min_iterations"] > min(uni["training"]["iterations"].values()):
-        problems.append("config key 'universality.search.min_iterations' exceeds the training iterations")
-    sos = config["space_of_solutions"]
-    used = list(uni["tasks"])
-    if sos["enabled"]:
-        used.append("rsg")
-        if "rsg" not in config["tasks"]:
-            problems.append("space_of_solutions.enabled is true but 'tasks.rsg' is not configured")
-        else:
-            problems += [f"'tasks.rsg' is missing required key '{key}'" for key in TASK_COMMON_KEYS if key not in config["tasks"]["rsg"]]
+            problems += [f"'tasks.{task}' is missing required key '{key}'" for key in TASK_COMMON_KEYS
+                         if key not in config["tasks"][task]]
+    for study in enabled_studies(config):
+        problems += study.check(config)
     problems += _task_parameter_problems(config, [t for t in used if t in config["tasks"]])
     return problems
 

@@ -108,10 +108,14 @@ def _dry_run_rules(tmp_path, yaml_text: str) -> dict[str, int]:
 
 def test_each_study_can_run_alone(tmp_path):
     only_s = _dry_run_rules(tmp_path, "universality:\n  tasks: []\n")
-    assert only_s["toy2d"] == 2 and only_s["figure_space_of_solutions"] == 4 and only_s["task_data"] == 1
-    assert not any(name.startswith(("train_flipflop", "fixed_points", "similarity", "figure\b")) for name in only_s)
+    assert only_s["toy2d_tanh"] == only_s["toy2d_relu"] == 1 and only_s["task_data"] == 1
+    assert {n for n in only_s if n.startswith("figure_")} == {
+        "figure_toy2d_trajectories", "figure_toy2d_trace_det", "figure_rsg_features", "figure_rsg_classes"}
+    assert not any(name.startswith(("train_flipflop", "fixed_points", "similarity", "dynamics_summary"))
+                   for name in only_s)
     only_u = _dry_run_rules(tmp_path, "space_of_solutions:\n  enabled: false\n")
-    assert "toy2d" not in only_u and not any("rsg" in name for name in only_u) and only_u["task_data"] == 3
+    assert not any("toy2d" in name or "rsg" in name for name in only_u) and only_u["task_data"] == 3
+    assert only_u["figure_fig1_flipflop"] == 1 and only_u["dynamics_summary_cdi"] == 1
 
 
 def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):

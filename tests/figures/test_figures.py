@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rnnatlas.figures import (caption_counts, figure_cdi, figure_flipflop, figure_losses, figure_sine,
+from rnnatlas.figures import (figure_cdi, figure_flipflop, figure_losses, figure_sine,
                               figure_untrained)
 from tests.figures.conftest import build_task
 
@@ -36,14 +36,6 @@ def test_untrained_and_losses(results, tmp_path):
     c = figure_losses({t: results / t for t in FIGS}, tmp_path / "losses")
     _written(c.files)
     assert c.shown == {"flipflop": 8, "sine": 8, "cdi": 8}
-
-
-def test_counts_match_figures(results, tmp_path):
-    counts = caption_counts(results)
-    assert set(counts) == {"fig1_flipflop", "fig2_sine", "fig3_cdi", "fig4_untrained", "loss_histograms"}
-    fig = figure_flipflop(results / "flipflop", tmp_path / "f1").to_dict()
-    assert counts["fig1_flipflop"]["shown"] == {k: v for k, v in fig["shown"].items()}
-    assert counts["fig1_flipflop"]["set_aside"] == fig["set_aside"]
 
 
 def test_missing_data_never_crashes(tmp_path):

@@ -1,71 +1,44 @@
-# The grid → network ids, packs and input functions shared by the rules.
+# Shared by every .smk file here: the studies this config switches on, the tasks they train and
+# their packs, resources, and the list of final targets. Other rule files use only these names.
 
 import json
 
 from rnnatlas import ids as IDS
+from rnnatlas import plan as P
 from rnnatlas.config import task_params
 
 RESULTS = "results"
 # Conda environment of every rule (used with `--sdm conda`); relative to workflow/rules/.
 CONDA_ENV = "../../envs/rnnatlas.yaml"
-TASKS = config["universality"]["tasks"]  # study U's tasks: fixed points, similarity, figures
-PACKS = {task: P.packs(config, task) for task in TASKS}
-SEARCH = config["universality"]["search"]
-SPACE_OF_SOLUTIONS = config["space_of_solutions"]
-# Every task whose networks are trained by the rules of train.smk (study U's and study S's RSG).
-TRAIN_PACKS = {**PACKS, **({"rsg": P.packs(config, "rsg")} if SPACE_OF_SOLUTIONS["enabled"] else {})}
+# The command every rule runs, with the config's plug-ins (studies, tasks, cells) loaded.
+RNNATLAS = " ".join(["rnnatlas", *(f"--plugin {p}" for p in config.get("plugins", []))])
 
-wildcard_constraints:
-    task="|".join(TRAIN_PACKS) if TRAIN_PACKS else "none",
-    net=IDS.NET_PATTERN,
-    cell=IDS.CELL_PATTERN,
+STUDIES = P.enabled_studies(config)
+TRAINED = P.trained_tasks(config)  # task → the study that trains it
+PACKS = {task: study.packs(config, task) for task, study in TRAINED.items()}
+USED_TASKS = P.used_tasks(config)
 
 
-def task_settings(task):
-    """Training settings for one task (passed to the command line as JSON)."""
-    if task in P.SPACE_OF_SOLUTIONS_TASKS:
-        return space_of_solutions_training(task)
-    training = config["universality"]["training"]
-    hp = training["hyperparameters"]
-    return {
-        "iterations": training["iterations"][task],
-        "batch_size": training["batch_size"],
-        "eval_every": training["eval_every"],
-        "optimizer": "sgd",
-        "hyperparameters": hp.get(task, hp["default"]),
-        "accept_val_loss": config["tasks"][task]["accept_val_loss"],
-        "data_seed": config["tasks"][task]["data_seed"],
-    }
-
-
-def space_of_solutions_training(task):
-    """Study S's training (supplement §2.1.3): Adam over true epochs of the fixed training set,
-    learning rate decaying exponentially from `learning_rate` to `final_learning_rate`, each
-    network stopping once its mean MSE over an epoch is below `stop_loss`."""
-    training = SPACE_OF_SOLUTIONS[task]["training"]
-    n_train = config["tasks"][task]["n_train"]
-    per_epoch = -(-n_train // training["batch_size"])
-    iterations = training["epochs"] * per_epoch
-    return {
-        "iterations": iterations,
-        "batch_size": training["batch_size"],
-        "eval_every": max(1, iterations // 10),
-        "optimizer": "adam",
-        "sampling": "epochs",
-        "stop_loss": training["stop_loss"],
-        "hyperparameters": {"learning_rate": training["learning_rate"], "momentum": 0.0, "clip": training["clip"],
-                            "decay": training["final_learning_rate"] / training["learning_rate"]},
-        "accept_val_loss": config["tasks"][task]["accept_val_loss"],
-        "data_seed": config["tasks"][task]["data_seed"],
-    }
+def search_settings(task):
+    """The hyperparameter search of a trained task, or None when its study does not search."""
+    return TRAINED[task].search(config, task)
 
 
 def net_file(task, net_id, name):
     return f"{RESULTS}/{task}/nets/{net_id}/{name}"
 
 
-# Files the default target builds. Every rules/<stage>.smk appends its final outputs here, so
-# a new stage is one new rule file plus one include line in workflow/Snakefile.
+def all_networks(task):
+    """Every network of a task (trained and untrained twins), pack by pack."""
+    return [n for pack in PACKS[task] for n in pack.all_networks]
+
+
+def as_param(value):
+    """A parameter value for a rule: mappings and lists as JSON (quoted in the shell with `:q`)."""
+    return json.dumps(value) if isinstance(value, (dict, list)) else value
+
+
+# Files the default target builds. Every rules/<family>.smk appends its final outputs here.
 FINAL_TARGETS = []
 
 
@@ -78,16 +51,16 @@ def scaled(base):
     return lambda wildcards, attempt: base * attempt
 
 
-def gpus(n=1):
-    """GPUs for a job that may run on CUDA; none when the config's device is cpu."""
-    return 0 if config["device"] == "cpu" else n
+def gpus(wanted=True):
+    """One GPU for a job that may run on CUDA; none when the config's device is cpu."""
+    return 0 if config["device"] == "cpu" or not wanted else 1
 
 
-def task_result_files(task):
-    """Every file a figure of `task` may read."""
-    files = [f"{RESULTS}/{task}/{name}" for name in ("task_data.h5", "training_summary.csv", "dynamics_summary.json")]
-    files += [f"{RESULTS}/{task}/{kind}/{metric}.nc" for kind in ("pairwise", "embedding") for metric in ("svcca", "graph")]
-    for pack in PACKS[task]:
-        for net in pack.all_networks:
-            files += [net_file(task, net.id, name) for name in ("model.h5", "probe.h5", "fixed_points.h5", "graph.h5")]
-    return files
+def benchmark_path(log_path):
+    """The benchmark file that mirrors a log file (results/logs/… → results/benchmarks/…)."""
+    return (
+        log_path.replace(f"{RESULTS}/logs/", f"{RESULTS}/benchmarks/", 1).removesuffix(
+            ".log"
+        )
+        + ".tsv"
+    )

@@ -4,21 +4,21 @@
 rule task_data:
     output:
         f"{RESULTS}/{{task}}/task_data.h5",
-    params:
-        task_params=lambda w: json.dumps(task_params(config, w.task)),
-        trials=lambda w: config["tasks"][w.task]["validation_trials"],
-        seed=lambda w: config["tasks"][w.task]["data_seed"],
     log:
         f"{RESULTS}/logs/task_data/{{task}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/task_data/{{task}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(2000),
         runtime=scaled(10),
         gpu=0,
-    conda:
-        CONDA_ENV
+    params:
+        task_params=lambda w: json.dumps(task_params(config, w.task)),
+        trials=lambda w: config["tasks"][w.task]["validation_trials"],
+        seed=lambda w: config["tasks"][w.task]["data_seed"],
     shell:
-        "rnnatlas task-data --task {wildcards.task} --params {params.task_params:q} "
+        f"{RNNATLAS} task-data --task {{wildcards.task}} --params {{params.task_params:q}} "
         "--validation-trials {params.trials} --seed {params.seed} --out {output} > {log} 2>&1"

@@ -1,63 +1,50 @@
-# Study-U figures (Maheswaranathan et al. 2019) and the summary numbers, from result files only.
-# They need all three tasks; a config with fewer tasks skips them.
-
-from rnnatlas.stages.figures import FIGURES
-
-FIG_DIR = f"{RESULTS}/figures/universality"
-FIG_TASKS = ("flipflop", "sine", "cdi")
+# Figure family: every figure of every enabled study (rnnatlas.studies.Figure), drawn from
+# result files only, as results/figures/<study>/<figure>.{pdf,png} plus the caption counts
+# (<figure>.counts.json). In the HTML report each figure carries its own caption.
 
 
-if all(task in PACKS for task in FIG_TASKS) and "svcca" in SIM_METRICS:
+for _study in STUDIES:
+    for _figure in _study.figures(config):
+        _stem = f"{RESULTS}/figures/{_study.name}/{_figure.name}"
 
-    rule figure:
-        input:
-            lambda w: [f for task in FIGURES[w.figure][1] for f in task_result_files(task)],
-        output:
-            pdf=f"{FIG_DIR}/{{figure}}.pdf",
-            png=report(f"{FIG_DIR}/{{figure}}.png", caption="../report/figure.rst", category="Universality"),
-            counts=report(f"{FIG_DIR}/{{figure}}.counts.json", caption="../report/counts.rst", category="Universality",
-                          subcategory="Networks per panel"),
-        wildcard_constraints:
-            figure="|".join(FIGURES),
-        params:
-            stem=lambda w, output: os.path.splitext(output.pdf)[0],
-            results=lambda w, output: os.path.dirname(os.path.dirname(os.path.dirname(output.pdf))),
-        log:
-            f"{RESULTS}/logs/figures/{{figure}}.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/figures/{{figure}}.tsv"
-        threads: 1
-        resources:
-            mem_mb=scaled(3000),
-            runtime=scaled(20),
-            gpu=0,
-        conda:
-            CONDA_ENV
-        shell:
-            "rnnatlas figure --name {wildcards.figure} --results {params.results} --out-stem {params.stem} > {log} 2>&1"
+        rule:
+            name:
+                f"figure_{_figure.name}"
+            input:
+                _figure.inputs(config),
+            output:
+                pdf=f"{_stem}.pdf",
+                png=report(
+                    f"{_stem}.png",
+                    caption="../report/figure.rst",
+                    category=_study.title,
+                ),
+                counts=report(
+                    f"{_stem}.counts.json",
+                    caption="../report/counts.rst",
+                    category=_study.title,
+                    subcategory="Networks per panel",
+                ),
+            log:
+                f"{RESULTS}/logs/figures/{_figure.name}.log",
+            benchmark:
+                f"{RESULTS}/benchmarks/figures/{_figure.name}.tsv"
+            conda:
+                CONDA_ENV
+            threads: 1
+            resources:
+                mem_mb=scaled(3000),
+                runtime=scaled(20),
+                gpu=0,
+            params:
+                name=_figure.name,
+                stem=lambda w, output: output.pdf.removesuffix(".pdf"),
+                results=lambda w, output: os.path.dirname(
+                    os.path.dirname(os.path.dirname(output.pdf))
+                ),
+                caption=_figure.caption,
+            shell:
+                f"{RNNATLAS} figure --name {{params.name}} --results {{params.results}} "
+                "--out-stem {params.stem} > {log} 2>&1"
 
-    rule universality_summary:
-        input:
-            [f for task in FIG_TASKS for f in task_result_files(task)],
-            [f"{RESULTS}/{task}/{kind}/{metric}.nc" for task in FIG_TASKS for kind in ("pairwise", "embedding")
-             for metric in [*SIM_METRICS, "graph"]],
-        output:
-            f"{RESULTS}/universality/summary.json",
-        params:
-            results=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
-        log:
-            f"{RESULTS}/logs/figures/universality_summary.log",
-        benchmark:
-            f"{RESULTS}/benchmarks/figures/universality_summary.tsv"
-        threads: 1
-        resources:
-            mem_mb=scaled(2000),
-            runtime=scaled(10),
-            gpu=0,
-        conda:
-            CONDA_ENV
-        shell:
-            "rnnatlas universality-summary --results {params.results} --out {output} > {log} 2>&1"
-
-    FINAL_TARGETS.extend(f"{FIG_DIR}/{name}.{ext}" for name in FIGURES for ext in ("pdf", "png"))
-    FINAL_TARGETS.append(f"{RESULTS}/universality/summary.json")
+        FINAL_TARGETS.extend([f"{_stem}.pdf", f"{_stem}.png"])

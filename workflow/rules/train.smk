@@ -1,6 +1,7 @@
-# Hyperparameter search per configuration cell, training per pack, probes per pack.
-# A pack's outputs are one file per network, so each pack gets its own rule (generated below):
-# Snakemake outputs cannot depend on a wildcard's value.
+# Training family: hyperparameter search per configuration cell (for studies that search),
+# training and probes per pack, one training summary per task. Every trained task of every
+# enabled study goes through these rules. A pack's outputs are one file per network, so each
+# pack gets its own rule (generated below): Snakemake outputs cannot depend on a wildcard's value.
 
 
 rule search:
@@ -8,58 +9,68 @@ rule search:
         task_data=f"{RESULTS}/{{task}}/task_data.h5",
     output:
         f"{RESULTS}/{{task}}/search/{{cell}}.json",
-    params:
-        settings=lambda w: json.dumps(task_settings(w.task)),
-        search=json.dumps(SEARCH),
-        device=config["device"],
     log:
         f"{RESULTS}/logs/search/{{task}}/{{cell}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/search/{{task}}/{{cell}}.tsv"
+    conda:
+        CONDA_ENV
     threads: config["threads"]["train"]
     resources:
         mem_mb=scaled(4000),
         runtime=scaled(240),
         gpu=gpus(),
-    conda:
-        CONDA_ENV
+    params:
+        settings=lambda w: json.dumps(TRAINED[w.task].training_settings(config, w.task)),
+        search=lambda w: json.dumps(search_settings(w.task)),
+        device=config["device"],
     shell:
-        "rnnatlas search --task {wildcards.task} --task-data {input.task_data} --cell {wildcards.cell} "
+        f"{RNNATLAS} search --task {{wildcards.task}} --task-data {{input.task_data}} --cell {{wildcards.cell}} "
         "--settings {params.settings:q} --search {params.search:q} --out {output} "
         "--threads {threads} --device {params.device} > {log} 2>&1"
 
 
-for _task, _packs in TRAIN_PACKS.items():
-    for _pack in _packs:
+for _task, _study in TRAINED.items():
+    _settings = _study.training_settings(config, _task)
+    _searched = search_settings(_task) is not None
+    for _pack in PACKS[_task]:
 
         rule:
             name:
                 f"train_{_task}_{_pack.id}".replace("-", "_")
             input:
                 task_data=f"{RESULTS}/{_task}/task_data.h5",
-                search=[f"{RESULTS}/{_task}/search/{c}.json" for c in _pack.cells] if SEARCH["enabled"] and _task in TASKS else [],
+                search=(
+                    [f"{RESULTS}/{_task}/search/{c}.json" for c in _pack.cells]
+                    if _searched
+                    else []
+                ),
             output:
                 [net_file(_task, n.id, "model.h5") for n in _pack.all_networks],
-            params:
-                task=_task,
-                nets=",".join(n.id for n in _pack.networks),
-                twins=("--twins " + ",".join(n.id for n in _pack.twins)) if _pack.twins else "",
-                settings=json.dumps(task_settings(_task)),
-                out_dir=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
-                device=config["device"],
             log:
                 f"{RESULTS}/logs/train/{_task}/{_pack.id}.log",
             benchmark:
                 f"{RESULTS}/benchmarks/train/{_task}/{_pack.id}.tsv"
+            conda:
+                CONDA_ENV
             threads: config["threads"]["train"]
             resources:
                 mem_mb=scaled(4000),
                 runtime=scaled(240),
                 gpu=gpus(),
-            conda:
-                CONDA_ENV
+            params:
+                task=_task,
+                nets=",".join(n.id for n in _pack.networks),
+                twins=(
+                    ("--twins " + ",".join(n.id for n in _pack.twins))
+                    if _pack.twins
+                    else ""
+                ),
+                settings=json.dumps(_settings),
+                out_dir=lambda w, output: os.path.dirname(os.path.dirname(output[0])),
+                device=config["device"],
             shell:
-                "rnnatlas train --task {params.task} --task-data {input.task_data} --nets {params.nets} "
+                f"{RNNATLAS} train --task {{params.task}} --task-data {{input.task_data}} --nets {{params.nets}} "
                 "{params.twins} --settings {params.settings:q} --search-results {input.search} "
                 "--out-dir {params.out_dir} --threads {threads} --device {params.device} > {log} 2>&1"
 
@@ -71,28 +82,28 @@ for _task, _packs in TRAIN_PACKS.items():
                 models=[net_file(_task, n.id, "model.h5") for n in _pack.all_networks],
             output:
                 [net_file(_task, n.id, "probe.h5") for n in _pack.all_networks],
-            params:
-                task=_task,
-                device=config["device"],
             log:
                 f"{RESULTS}/logs/probe/{_task}/{_pack.id}.log",
             benchmark:
                 f"{RESULTS}/benchmarks/probe/{_task}/{_pack.id}.tsv"
+            conda:
+                CONDA_ENV
             threads: 1
             resources:
                 mem_mb=scaled(4000),
                 runtime=scaled(30),
                 gpu=0,
-            conda:
-                CONDA_ENV
+            params:
+                task=_task,
+                device=config["device"],
             shell:
-                "rnnatlas probe --task {params.task} --task-data {input.task_data} --models {input.models} "
+                f"{RNNATLAS} probe --task {{params.task}} --task-data {{input.task_data}} --models {{input.models}} "
                 "--out {output} --threads {threads} --device {params.device} > {log} 2>&1"
 
 
 rule summarize_training:
     input:
-        lambda w: [net_file(w.task, n.id, "model.h5") for p in TRAIN_PACKS[w.task] for n in p.all_networks],
+        lambda w: [net_file(w.task, n.id, "model.h5") for n in all_networks(w.task)],
     output:
         csv=f"{RESULTS}/{{task}}/training_summary.csv",
         json=f"{RESULTS}/{{task}}/training_summary.json",
@@ -100,18 +111,18 @@ rule summarize_training:
         f"{RESULTS}/logs/summarize/{{task}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/summarize/{{task}}.tsv"
+    conda:
+        CONDA_ENV
     threads: 1
     resources:
         mem_mb=scaled(2000),
         runtime=scaled(10),
         gpu=0,
-    conda:
-        CONDA_ENV
     shell:
-        "rnnatlas summarize --task {wildcards.task} --models {input} --out-csv {output.csv} "
+        f"{RNNATLAS} summarize --task {{wildcards.task}} --models {{input}} --out-csv {{output.csv}} "
         "--out-json {output.json} > {log} 2>&1"
 
 
-for _task, _packs in TRAIN_PACKS.items():
+for _task in TRAINED:
     FINAL_TARGETS.append(f"{RESULTS}/{_task}/training_summary.json")
-    FINAL_TARGETS.extend(net_file(_task, n.id, "probe.h5") for p in _packs for n in p.all_networks)
+    FINAL_TARGETS.extend(net_file(_task, n.id, "probe.h5") for n in all_networks(_task))

@@ -24,6 +24,9 @@ import torch
 from ..models.ctrnn2d import DT, CTRNN2DPopulation, jacobian, relu_orthant_matrices, tanh_fixed_points
 from .topology import is_periodic
 
+# The nonlinearities whose 2-D solutions this module classifies (the config schema's choices).
+ACTIVATIONS = ("tanh", "relu")
+
 CLASSES = ("stable_origin", "transient_amplification", "fixed_points", "limit_cycle", "divergence", "other")
 
 

@@ -6,7 +6,6 @@ Each figure function takes the folders/paths of result files and an output stem,
 (networks shown and set aside, with reasons) for its caption.
 """
 from rnnatlas.figures.cdi import figure_cdi
-from rnnatlas.figures.counts import caption_counts
 from rnnatlas.figures.flipflop import figure_flipflop
 from rnnatlas.figures.losses import figure_losses
 from rnnatlas.figures.sine import figure_sine
@@ -14,4 +13,4 @@ from rnnatlas.figures.summary import universality_summary, write_summary
 from rnnatlas.figures.untrained import figure_untrained
 
 __all__ = ["figure_flipflop", "figure_sine", "figure_cdi", "figure_untrained", "figure_losses",
-           "caption_counts", "universality_summary", "write_summary"]
+           "universality_summary", "write_summary"]

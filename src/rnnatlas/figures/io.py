@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnatlas.store.atomic import atomic_path
 from rnnatlas.store.pairwise_file import network_coords
 
 PathLike = str | os.PathLike
@@ -189,16 +190,18 @@ def project(x: np.ndarray, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
 
 
 def save_figure(fig, stem: PathLike) -> list[str]:
-    """Write ``<stem>.pdf`` and ``<stem>.png`` (folders created) and close the figure."""
+    """Write ``<stem>.pdf`` and ``<stem>.png`` atomically (folders created) and close the figure."""
     import matplotlib.pyplot as plt
     stem = Path(stem)
     if stem.suffix in (".pdf", ".png"):
         stem = stem.with_suffix("")
-    stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for ext in ("pdf", "png"):
-        p = stem.with_name(stem.name + "." + ext)
-        fig.savefig(p, bbox_inches="tight")
-        out.append(str(p))
-    plt.close(fig)
+    try:
+        for ext in ("pdf", "png"):
+            p = stem.with_name(stem.name + "." + ext)
+            with atomic_path(p) as tmp:
+                fig.savefig(tmp, bbox_inches="tight")
+            out.append(str(p))
+    finally:
+        plt.close(fig)
     return out

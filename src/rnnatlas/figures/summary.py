@@ -1,7 +1,6 @@
 """Numbers for ``results/universality/summary.json``: the paper's claims made checkable."""
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ import numpy as np
 
 from rnnatlas.figures.io import (PathLike, dynamics_summary, load_embedding, load_pairwise,
                                  read_networks)
+from rnnatlas.store.atomic import write_json
 
 TASKS: tuple[str, ...] = ("flipflop", "sine", "cdi")
 METRICS: tuple[str, ...] = ("svcca", "cka_linear", "cka_rbf", "graph")
@@ -114,11 +114,7 @@ def universality_summary(results_dir: PathLike, tasks: Sequence[str] = TASKS,
 def write_summary(results_dir: PathLike, path: PathLike, **kwargs: Any) -> dict[str, Any]:
     """Compute :func:`universality_summary` and write it as JSON to ``path``."""
     d = universality_summary(results_dir, **kwargs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(d, indent=1, sort_keys=True, default=_default) + "\n")
-    tmp.replace(path)
+    write_json(path, d, indent=1, default=_default)
     return d
 
 

@@ -8,7 +8,7 @@ documented in :mod:`rnnatlas.similarity.distance`. Fixed-point graphs are
 compared by :func:`graph_distance` (networks with the modal node count).
 """
 
-from ._validate import FewSamplesWarning
+from ._validate import METRICS, FewSamplesWarning
 from .cka import cka
 from .distance import angular_distance, to_distance
 from .graph import GraphDistances, graph_distance
@@ -24,6 +24,7 @@ from .svcca import canonical_correlations, svcca
 
 __all__ = [
     "FewSamplesWarning",
+    "METRICS",
     "GraphDistances",
     "Prepared",
     "angular_distance",

@@ -1,5 +1,5 @@
-"""Helpers the stages share: seeds of a network, hyperparameter resolution, logging, atomic and
-strict-JSON writing."""
+"""Helpers the stages share: seeds of a network, hyperparameter resolution, logging, strict JSON
+(atomic writing lives in :mod:`rnnatlas.store.atomic`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -40,19 +39,6 @@ def chosen_hyperparameters(search_files: list[str]) -> dict[str, dict[str, float
             result = json.load(f)
         out[result["cell"]] = result["chosen"]
     return out
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling and rename it into place (never a half file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def write_json_atomic(path: str | Path, data: object) -> None:
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def finite_or_none(value):

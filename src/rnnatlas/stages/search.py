@@ -5,10 +5,11 @@ from __future__ import annotations
 from ..ids import NetworkSpec, parse_network_id
 from ..models import RNNPopulation
 from ..runtime import pick_device, stable_seed
+from ..store.atomic import write_json
 from ..store.task_data import read_task_data
 from ..train import Hyperparameters, PopulationTrainer, TrainSettings
 from ..train.search import sample_candidates, successive_halving
-from .common import log, write_json_atomic
+from .common import log
 
 
 def run(task: str, task_data_path: str, cell: str, settings: dict, search: dict, out: str, device_name: str = "auto") -> None:
@@ -27,6 +28,6 @@ def run(task: str, task_data_path: str, cell: str, settings: dict, search: dict,
     trainer = PopulationTrainer(pop, t, data_seeds, Hyperparameters.from_records(records), train_settings, data.validation)
     result = successive_halving(trainer, candidates, search["eta"], search["min_iterations"], f"search {task}/{cell}")
     summary = {"task": task, "cell": cell, **result.to_json(), "settings": {**search}}
-    write_json_atomic(out, summary)
+    write_json(out, summary)
     log.info("%s/%s: chose %s (val loss %.4g) from %d candidates, rungs %s", task, cell, summary["chosen"],
              summary["chosen_val_loss"], n, result.budgets)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -40,10 +39,11 @@ import torch
 from ..ids import parse_network_id
 from ..runtime import pick_device
 from ..similarity import Prepared, assemble_blocks, graph_distance, pairwise_block, prepare
+from ..store.atomic import atomic_path, write_json
 from ..store.h5io import ForeignFileError
 from ..store.pairwise_file import read_pairwise, write_embedding, write_pairwise
 from ..store.probe_file import read_probe
-from .common import log, write_json_atomic
+from .common import log
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "variance": 0.99,
@@ -102,12 +102,6 @@ def prepare_chunk(task: str, metric: str, reps: Sequence[np.ndarray], options: M
                    debiased=opts["debiased"], device=device, dtype=DTYPES[opts["dtype"]])
 
 
-def _atomic_path(path: str | os.PathLike) -> tuple[Path, Path]:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path, path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
-
-
 def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Mapping[str, Any],
                 out: str, out_meta: str, chunk: int, device_name: str = "auto") -> None:
     """Stage 1: prepare one chunk of networks; write ``out`` (.npz) and ``out_meta`` (JSON)."""
@@ -115,16 +109,12 @@ def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Map
     device = pick_device(device_name)
     ids, reps, set_aside = load_hidden(task, probe_paths)
     prep = prepare_chunk(task, metric, reps, options, device)
-    path, tmp = _atomic_path(out)
-    try:
+    with atomic_path(out) as tmp:
         prep.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     meta = {"task": task, "metric": metric, "chunk": int(chunk), "ids": ids, "set_aside": set_aside,
             "n_samples": int(prep.n_samples), "params": prep.params, "k": prep.widths.tolist(),
             "constant": prep.constant.tolist()}
-    write_json_atomic(out_meta, meta)
+    write_json(out_meta, meta)
     for net_id, reason in set_aside.items():
         log.warning("%s: %s set aside: %s", task, net_id, reason)
     log.info("%s %s chunk %d: prepared %d networks (%d samples) in %.1fs on %s", task, metric, chunk,
@@ -155,14 +145,9 @@ def run_block(prep_a: str, meta_a: str, prep_b: str, meta_b: str, options: Mappi
         if prep is not None and len(prep) != len(meta["ids"]):
             raise ValueError(f"{p}: {len(prep)} networks but its metadata lists {len(meta['ids'])}")
     dist = compute_tile(pa, pb, options)
-    path, tmp = _atomic_path(out)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, distance=dist, chunk_a=ma["chunk"], chunk_b=mb["chunk"],
-                     rows=np.array(ma["ids"], dtype=str), cols=np.array(mb["ids"], dtype=str))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, distance=dist, chunk_a=ma["chunk"], chunk_b=mb["chunk"],
+                 rows=np.array(ma["ids"], dtype=str), cols=np.array(mb["ids"], dtype=str))
     log.info("%s %s tile (%d, %d): %d x %d distances in %.1fs on %s", ma["task"], ma["metric"], ma["chunk"],
              mb["chunk"], dist.shape[0], dist.shape[1], time.perf_counter() - start, device)
 

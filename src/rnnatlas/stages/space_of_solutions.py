@@ -18,9 +18,10 @@ from ..embed.classify import classify_by_group
 from ..features.rsg import FEATURE_NAMES
 from ..features.topology import FEATURES as TOPOLOGY_BITS
 from ..features.toy2d import class_counts
+from ..store.atomic import write_json, write_text
 from ..store.features_file import read_features
 from ..store.toy2d_file import read_solutions
-from .common import finite_or_none, log, write_json_atomic, write_text_atomic
+from .common import finite_or_none, log
 
 COMBINED = "all"
 
@@ -81,7 +82,7 @@ def rsg_summary(table: pd.DataFrame, classifier: dict) -> dict:
 def run(toy2d_paths: list[str], feature_paths: list[str], classifier: dict, out_json: str, out_csv: str) -> None:
     table = feature_table(feature_paths)
     summary = {"toy2d": toy2d_summary(toy2d_paths), "rsg": rsg_summary(table, classifier)}
-    write_text_atomic(out_csv, table.to_csv(index=False))
-    write_json_atomic(out_json, finite_or_none(summary))
+    write_text(out_csv, table.to_csv(index=False))
+    write_json(out_json, finite_or_none(summary))
     log.info("space of solutions: toy2d %s; rsg kappa %s",
              {a: s["solution_types"] for a, s in summary["toy2d"].items()}, summary["rsg"]["kappa"])

@@ -6,8 +6,9 @@ import json
 
 import pandas as pd
 
+from ..store.atomic import atomic_path, write_json
 from ..store.model_file import read_model
-from .common import log, write_json_atomic
+from .common import log
 
 
 def run(task: str, model_paths: list[str], out_csv: str, out_json: str) -> None:
@@ -17,7 +18,8 @@ def run(task: str, model_paths: list[str], out_csv: str, out_json: str) -> None:
         rows.append({**r.spec.__dict__, "net_id": r.spec.id, "cell": r.spec.cell_id, **r.summary,
                      "hyperparameters": json.dumps(r.hyperparameters, sort_keys=True)})
     table = pd.DataFrame(rows).sort_values(["trained", "arch", "activation", "units", "l2", "seed"], ascending=[False, True, True, True, True, True])
-    table.to_csv(out_csv, index=False)
+    with atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
     trained = table[table.trained]
     by_cell = trained.groupby("cell").agg(networks=("net_id", "size"), accepted=("accepted", "sum"), failed=("failed", "sum"),
                                          median_val_loss=("final_val_loss", "median"))
@@ -32,5 +34,5 @@ def run(task: str, model_paths: list[str], out_csv: str, out_json: str) -> None:
         "median_val_loss_accepted": float(trained[trained.accepted].final_val_loss.median()) if trained.accepted.any() else None,
         "by_cell": {cell: {k: (float(v) if k == "median_val_loss" else int(v)) for k, v in row.items()} for cell, row in by_cell.iterrows()},
     }
-    write_json_atomic(out_json, summary)
+    write_json(out_json, summary)
     log.info("%s: %d/%d trained networks accepted, %d failed", task, summary["accepted"], summary["trained_networks"], summary["failed"])

@@ -1,7 +1,7 @@
 """Atomic HDF5 writing and checked reading.
 
-Every file is written to a temporary name in its final folder and renamed into place, so a
-crash never leaves a half-written file under a final name. Every file carries a ``kind``
+Every file is written through :func:`rnnatlas.store.atomic.atomic_path` (a temporary name in its
+final folder, renamed into place), so a crash never leaves a half-written file under a final name. Every file carries a ``kind``
 attribute; reading checks it, so a foreign or corrupt file fails with an error that names it.
 """
 
@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from ..runtime import code_version
+from .atomic import atomic_path
 
 
 class ForeignFileError(ValueError):
@@ -26,21 +27,13 @@ class ForeignFileError(ValueError):
 @contextlib.contextmanager
 def atomic_h5(path: str | os.PathLike, kind: str, config: dict[str, Any] | None = None) -> Iterator[h5py.File]:
     """Open ``path`` for writing via a temporary sibling; rename into place only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["kind"] = kind
-            for key, value in code_version().items():
-                f.attrs[key] = value
-            if config is not None:
-                f.attrs["config"] = json.dumps(config, sort_keys=True)
-            yield f
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["kind"] = kind
+        for key, value in code_version().items():
+            f.attrs[key] = value
+        if config is not None:
+            f.attrs["config"] = json.dumps(config, sort_keys=True)
+        yield f
 
 
 def open_h5(path: str | os.PathLike, kind: str) -> h5py.File:

@@ -14,8 +14,8 @@ positions) and the scalar variables ``stress`` (Kruskal's stress-1) and ``raw_st
 
 Both carry attributes ``kind``, ``task``, ``metric``, ``options`` (JSON), ``set_aside`` (JSON
 id → reason for networks left out), ``rnnatlas_version`` and ``git_commit``. netCDF attributes
-cannot be dicts, hence the JSON strings. Files are written under a temporary name in the
-target folder and renamed into place.
+cannot be dicts, hence the JSON strings. Files are written atomically
+(:func:`rnnatlas.store.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import xarray as xr
 
 from ..ids import parse_network_id
 from ..runtime import code_version
+from .atomic import atomic_path
 from .h5io import ForeignFileError
 
 PAIRWISE_KIND = "pairwise"
@@ -64,15 +65,8 @@ def _attrs(kind: str, task: str, metric: str, options: Mapping[str, Any], set_as
 
 
 def _atomic_netcdf(obj: xr.Dataset, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         obj.to_netcdf(tmp, engine=ENGINE)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def check_distance_matrix(distance: np.ndarray, n: int) -> np.ndarray:

@@ -39,6 +39,8 @@ class Task(ABC):
     # "transition" (perturb each fixed point, see where it goes), "condition_chain" (one fixed
     # point per static condition) or "line_attractor" (points along each condition's line).
     graph_kind: ClassVar[str] = "transition"
+    # JSON schema of the task's parameters (config section ``tasks.<name>``), one entry per field.
+    param_schema: ClassVar[dict] = {}
     # Set by subclasses in __post_init__; every task also has ``n_steps`` (trial length T).
     n_inputs: int = field(init=False, default=0)
     n_outputs: int = field(init=False, default=0)
@@ -67,6 +69,11 @@ class Task(ABC):
     @abstractmethod
     def conditions(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Static inputs x* ``[C, I]`` for fixed-point search (time-varying inputs set to 0), with labels."""
+
+    def expected_stable_points(self) -> int | None:
+        """How many stable fixed points a network that solves the task has, where the task
+        implies a number (the dynamics summary reports the share that do); None otherwise."""
+        return None
 
     def probe_conditions(self, labels: dict[str, np.ndarray]) -> np.ndarray:
         """Index into :meth:`conditions` of each probe trial: the x* whose manifold the trial runs

@@ -10,6 +10,7 @@ trajectories run along each context's line attractor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,6 +22,15 @@ from .registry import register_task
 @register_task("cdi")
 @dataclass
 class ContextDependentIntegration(Task):
+    # JSON schema of the parameters (config section tasks.cdi; config/README.md)
+    param_schema: ClassVar[dict] = {
+        "n_contexts": {"type": "integer", "minimum": 2},
+        "n_steps": {"$ref": "#/$defs/positive_int"},
+        "noise_std": {"type": "number", "minimum": 0},
+        "mean_range": {"type": "number", "exclusiveMinimum": 0},
+        "n_probe_means": {"type": "integer", "minimum": 2},
+        "n_probe_distractors": {"$ref": "#/$defs/positive_int"},
+    }
     n_contexts: int = 2
     n_steps: int = 30
     noise_std: float = 1.0

@@ -9,6 +9,7 @@ network is not asked to represent an extra "unset" state (which would add a nint
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -20,6 +21,14 @@ from .registry import register_task
 @register_task("flipflop")
 @dataclass
 class FlipFlop(Task):
+    # JSON schema of the parameters (config section tasks.flipflop; config/README.md)
+    param_schema: ClassVar[dict] = {
+        "n_bits": {"$ref": "#/$defs/positive_int"},
+        "n_steps": {"$ref": "#/$defs/positive_int"},
+        "flip_probability": {"$ref": "#/$defs/probability"},
+        "n_probe_trials": {"$ref": "#/$defs/positive_int"},
+        "probe_seed": {"type": "integer", "minimum": 0},
+    }
     n_bits: int = 3
     n_steps: int = 100
     flip_probability: float = 0.05
@@ -28,6 +37,10 @@ class FlipFlop(Task):
 
     def __post_init__(self) -> None:
         self.n_inputs = self.n_outputs = self.n_bits
+
+    def expected_stable_points(self) -> int:
+        """One stable point per corner of the bit cube."""
+        return 2**self.n_bits
 
     def sample(self, batch_size: int, generator: torch.Generator) -> TaskBatch:
         shape = (self.n_steps, batch_size, self.n_bits)

@@ -22,7 +22,7 @@ Ready-Set / Set-Go features use. Static condition input x* = 0 (no pulse).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -48,6 +48,17 @@ class RSGEvents:
 @register_task("rsg")
 @dataclass
 class ReadySetGo(Task):
+    # JSON schema of the parameters (config section tasks.rsg; config/README.md)
+    param_schema: ClassVar[dict] = {
+        "interval_min": {"$ref": "#/$defs/positive_int"},
+        "interval_max": {"$ref": "#/$defs/positive_int"},
+        "ready_min": {"type": "integer", "minimum": 0},
+        "ready_max": {"type": "integer", "minimum": 0},
+        "pulse": {"$ref": "#/$defs/positive_int"},
+        "n_train": {"$ref": "#/$defs/positive_int"},
+        "train_seed": {"type": "integer", "minimum": 0},
+        "probe_ready": {"type": "integer", "minimum": 0},
+    }
     interval_min: int = 30
     interval_max: int = 120
     ready_min: int = 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,6 +22,14 @@ from .registry import register_task
 @register_task("sine")
 @dataclass
 class Sine(Task):
+    # JSON schema of the parameters (config section tasks.sine; config/README.md)
+    param_schema: ClassVar[dict] = {
+        "n_steps": {"$ref": "#/$defs/positive_int"},
+        "frequency_slope": {"type": "number", "exclusiveMinimum": 0},
+        "frequency_offset": {"type": "number", "minimum": 0},
+        "input_offset": {"type": "number"},
+        "n_commands": {"type": "integer", "minimum": 2},
+    }
     n_steps: int = 500
     frequency_slope: float = 0.04
     frequency_offset: float = 0.01

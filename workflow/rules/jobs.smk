@@ -1,0 +1,38 @@
+# Study jobs family: every other job a study declares (summaries per task or per study,
+# populations that the generic training rules do not train, …) as one rule each
+# (rnnatlas.studies.Job). Their outputs are final targets.
+
+
+for _study in STUDIES:
+    for _job in _study.jobs(config):
+
+        rule:
+            name:
+                _job.name
+            input:
+                **_job.input,
+            output:
+                **_job.output,
+            log:
+                _job.log_path,
+            benchmark:
+                benchmark_path(_job.log_path)
+            conda:
+                CONDA_ENV
+            threads: _job.resources.threads
+            resources:
+                mem_mb=scaled(_job.resources.mem_mb),
+                runtime=scaled(_job.resources.runtime),
+                gpu=gpus(_job.resources.gpu),
+            params:
+                **{key: as_param(value) for key, value in _job.params.items()},
+                device=config["device"],
+            shell:
+                f"{RNNATLAS} {_job.command} > {{log}} 2>&1"
+
+        FINAL_TARGETS.extend(
+            f
+            for out in _job.output.values()
+            for f in ([out] if isinstance(out, str) else out)
+        )
+        FINAL_TARGETS.extend(_study.targets(config))
