@@ -2,7 +2,7 @@
 
 The schema is assembled from the shared part (``workflow/schemas/config.schema.yaml``), each
 registered study's own section schema and each registered task's parameter schema, with every
-enum of names (tasks, architectures, activations, metrics) taken from the registries
+enum of names (tasks, architectures, activations, metrics, initialisations, masks) taken from the registries
 (:func:`build_schema`). This module turns violations into messages a person can act on: the
 key's path, the bad value, and what is allowed. Validation runs before any job is planned.
 """
@@ -109,6 +109,8 @@ def build_schema(schema_path: str | os.PathLike | None = None) -> dict[str, Any]
     parameters, with the registries' names as enums (so no list of names is kept by hand)."""
     from .features.toy2d import ACTIVATIONS as ACTIVATIONS_2D
     from .models import ACTIVATIONS, CELLS
+    from .models.init import INITIALISATIONS
+    from .models.masks import MASKS
     from .similarity import METRICS
     from .studies import STUDIES
     from .tasks import TASKS
@@ -116,7 +118,8 @@ def build_schema(schema_path: str | os.PathLike | None = None) -> dict[str, Any]
     schema = load_yaml(schema_path or default_schema_path())
     defs = schema["$defs"]
     for key, names in (("task", TASKS), ("arch", CELLS), ("activation", ACTIVATIONS),
-                       ("activation_2d", ACTIVATIONS_2D), ("metric", METRICS)):
+                       ("activation_2d", ACTIVATIONS_2D), ("metric", METRICS), ("init", INITIALISATIONS),
+                       ("mask", MASKS)):
         defs[key] = {"enum": list(names)}
     common = {k: {"$ref": f"#/$defs/task_common/{k}"} for k in TASK_COMMON_KEYS}
     schema["properties"]["tasks"]["properties"] = {

@@ -19,7 +19,6 @@ from typing import Any, Mapping
 L2_PATTERN = r"\d+(?:\.\d+)?e[+-]\d+"
 CELL_PATTERN = rf"[a-z][a-z0-9]*-[a-z][a-z0-9]*-n\d+-l2_{L2_PATTERN}"
 NET_PATTERN = rf"{CELL_PATTERN}-s\d+(?:-untrained)?"
-PACK_PATTERN = r"[a-z][a-z0-9]*-[a-z][a-z0-9]*-n\d+-p\d+"
 
 _NET_RE = re.compile(
     r"^(?P<arch>[a-z][a-z0-9]*)-(?P<activation>[a-z][a-z0-9]*)-n(?P<units>\d+)"

@@ -8,7 +8,7 @@ it valid everywhere (and nothing else lists the names by hand).
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -27,10 +27,6 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = item
         return item
-
-    def register(self, name: str) -> Callable[[T], T]:
-        """Decorator form of :meth:`add`."""
-        return lambda item: self.add(name, item)
 
     def get(self, name: str) -> T:
         if name not in self._items:

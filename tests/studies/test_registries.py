@@ -8,6 +8,8 @@ from rnnatlas import cli, plan
 from rnnatlas.config import ConfigError, build_schema, load_yaml, repo_root, validate
 from rnnatlas.features.toy2d import ACTIVATIONS as ACTIVATIONS_2D
 from rnnatlas.models import ACTIVATIONS, CELLS
+from rnnatlas.models.init import INITIALISATIONS
+from rnnatlas.models.masks import MASKS
 from rnnatlas.similarity import METRICS
 from rnnatlas.studies import FIGURES, STUDIES
 from rnnatlas.tasks import TASKS
@@ -22,6 +24,7 @@ def test_schema_enums_are_the_registries():
     assert defs["activation"]["enum"] == list(ACTIVATIONS)
     assert defs["activation_2d"]["enum"] == list(ACTIVATIONS_2D)
     assert defs["metric"]["enum"] == list(METRICS)
+    assert defs["init"]["enum"] == list(INITIALISATIONS) and defs["mask"]["enum"] == list(MASKS)
     schema = build_schema()
     assert set(schema["properties"]["tasks"]["properties"]) == set(TASKS)
     assert all(s.section in schema["properties"] for s in STUDIES.values())

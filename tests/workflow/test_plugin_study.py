@@ -50,3 +50,33 @@ def test_a_missing_plugin_is_a_clear_error(tmp_path):
                           "--configfile", str(config), "-n", "--cores", "1"], capture_output=True, text=True, timeout=120)
     assert out.returncode != 0
     assert "config key 'plugins': plug-in 'no/such/study.py': no such file" in out.stdout + out.stderr
+
+
+def test_a_plugin_study_runs_end_to_end(tmp_path):
+    """Its task trains through the generic rules, its analysis and figure run through `--plugin`."""
+    import json
+
+    from rnnatlas.store.fixed_point_file import read_fixed_points
+    from rnnatlas.store.model_file import read_model
+
+    config = tmp_path / "plugin.yaml"
+    config.write_text(
+        f"device: cpu\nplugins: [{PLUGIN}]\nuniversality: {{tasks: []}}\nspace_of_solutions: {{enabled: false}}\n"
+        "ramps:\n  grid: {arch: [vanilla, gru], activation: [tanh], units: [4], seeds: 2}\n  iterations: 30\n"
+        "tasks:\n  ramp: {n_steps: 10, validation_trials: 8, accept_val_loss: 1.0, data_seed: 0}\n"
+    )
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+                          "--configfile", str(config), "--cores", "2"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    results = tmp_path / "results"
+    models = sorted((results / "ramp" / "nets").glob("*/model.h5"))
+    assert len(models) == 4
+    for path in models:
+        record = read_model(path)
+        assert record.spec.task == "ramp" and record.summary["iterations_run"] == 30
+        assert record.train_loss[-1] < record.train_loss[0]  # Adam learned something in 30 steps
+        config_fp, arrays, attrs = read_fixed_points(path.with_name("fixed_points.h5"))
+        assert config_fp["net_id"] == path.parent.name and attrs["analysed"] and len(arrays["q"]) >= 1
+    counts = json.loads((results / "figures" / "ramps" / "ramp_losses.counts.json").read_text())
+    assert counts["shown"] == {"networks": 4}
+    assert (results / "figures" / "ramps" / "ramp_losses.png").stat().st_size > 1000

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.lines import Line2D
 
 from rnnatlas.figures import palette as pal
 from rnnatlas.figures.io import (FigureCounts, NetInfo, load_embedding, node_count_set_aside,
@@ -125,12 +124,6 @@ def fixed_point_graph_panel(ax, task_dir: Path, net: NetInfo | None, graph, titl
     ax.set_xlabel("PC 1"), ax.set_ylabel("PC 2")
     ax.set_xticks([]), ax.set_yticks([])
     note(ax, f"{net.net_id}\n{len(adj)} nodes", "lower right")
-
-
-def legend_handles(kind: str) -> list[Line2D]:
-    if kind == "arch":
-        return [Line2D([], [], color=pal.arch_color(a), label=pal.ARCH_LABELS[a]) for a in pal.ARCH_ORDER]
-    return [Line2D([], [], color=pal.act_color(a), label=pal.ACT_LABELS[a]) for a in pal.ACT_ORDER]
 
 
 def trajectories_and_nodes(ax, task_dir: Path, net_id: str, node_h: np.ndarray, colour_of, lw: float = 0.5,

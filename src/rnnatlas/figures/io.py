@@ -151,17 +151,6 @@ def read_graph_safe(task_dir: PathLike, net_id: str):
         return None
 
 
-def read_fixed_points_safe(task_dir: PathLike, net_id: str):
-    from rnnatlas.store.fixed_point_file import read_fixed_points
-    p = net_dir(task_dir, net_id) / "fixed_points.h5"
-    if not p.exists():
-        return None
-    try:
-        return read_fixed_points(p)
-    except Exception:  # noqa: BLE001
-        return None
-
-
 def read_task_data_safe(task_dir: PathLike):
     from rnnatlas.store.task_data import read_task_data
     p = Path(task_dir) / "task_data.h5"

@@ -11,10 +11,11 @@ import numpy as np
 
 from rnnatlas.figures.io import (PathLike, dynamics_summary, load_embedding, load_pairwise,
                                  read_networks)
+from rnnatlas.similarity import METRICS as SIMILARITY_METRICS
 from rnnatlas.store.atomic import write_json
+from rnnatlas.studies.universality import PAPER_TASKS as TASKS
 
-TASKS: tuple[str, ...] = ("flipflop", "sine", "cdi")
-METRICS: tuple[str, ...] = ("svcca", "cka_linear", "cka_rbf", "graph")
+METRICS: tuple[str, ...] = (*SIMILARITY_METRICS, "graph")  # every similarity metric and the graph distance
 
 
 def silhouette(x: np.ndarray, labels: Sequence[str], metric: str = "euclidean") -> float | None:

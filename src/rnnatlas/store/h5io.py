@@ -57,16 +57,6 @@ def read_config(f: h5py.File) -> dict[str, Any]:
     return json.loads(f.attrs["config"])
 
 
-def write_dict(group: h5py.Group, arrays: dict[str, Any]) -> None:
-    """Write a flat dict of arrays as datasets of ``group``."""
-    for name, value in arrays.items():
-        group.create_dataset(name, data=np.asarray(value))
-
-
-def read_dict(group: h5py.Group) -> dict[str, np.ndarray]:
-    return {name: group[name][()] for name in group}
-
-
 def write_arrays(path: str | os.PathLike, kind: str, config: dict[str, Any], arrays: dict[str, Any],
                  attrs: dict[str, Any]) -> None:
     """An rnnatlas file of flat datasets (strings stored as bytes) and scalar or dict attributes."""

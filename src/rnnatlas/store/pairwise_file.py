@@ -36,7 +36,6 @@ from .h5io import ForeignFileError
 PAIRWISE_KIND = "pairwise"
 EMBEDDING_KIND = "embedding"
 ENGINE = "h5netcdf"
-NETWORK_FIELDS = ("arch", "activation", "units", "l2", "seed", "trained")
 
 
 def network_coords(ids: Sequence[str], task: str) -> dict[str, np.ndarray]:

@@ -71,14 +71,6 @@ class PopulationOptimizer:
     def learning_rate(self, iteration: int) -> torch.Tensor:
         return self.hp.learning_rate * self.hp.decay ** (iteration / self.decay_steps)
 
-    def penalty(self) -> torch.Tensor:
-        """l2_k · Σ w² per network (the term whose gradient ``step`` adds)."""
-        total = 0.0
-        for name in self.penalized:
-            p = self.params[name]
-            total = total + p.detach().pow(2).flatten(1).sum(1).to(torch.float64)
-        return self.hp.l2 * total
-
     @torch.no_grad()
     def step(self, iteration: int, active: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Apply one update to the active networks.
