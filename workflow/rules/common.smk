@@ -6,12 +6,15 @@ import json
 from rnnatlas import ids as IDS
 from rnnatlas import plan as P
 from rnnatlas.config import task_params
+from rnnatlas.studies.base import render_command
 
 RESULTS = "results"
 # Conda environment of every rule (used with `--sdm conda`); relative to workflow/rules/.
 CONDA_ENV = "../../envs/rnnatlas.yaml"
 # The command every rule runs, with the config's plug-ins (studies, tasks, cells) loaded.
 RNNATLAS = " ".join(["rnnatlas", *(f"--plugin {p}" for p in config.get("plugins", []))])
+# Options every stage takes, added to each study command (rendered by Snakemake when it runs).
+STAGE_OPTIONS = "--threads {threads} --device {params.device}"
 
 STUDIES = P.enabled_studies(config)
 TRAINED = P.trained_tasks(config)  # task → the study that trains it

@@ -1,6 +1,8 @@
 # Study jobs family: every other job a study declares (summaries per task or per study,
 # populations that the generic training rules do not train, …) as one rule each
-# (rnnatlas.studies.Job). Their outputs are final targets.
+# (rnnatlas.studies.Job). Their outputs are final targets. Each job's command is rendered
+# here (render_command): a shell command naming a loop variable would see the loop's last
+# value when the job runs.
 
 
 for _study in STUDIES:
@@ -25,10 +27,15 @@ for _study in STUDIES:
                 runtime=scaled(_job.resources.runtime),
                 gpu=gpus(_job.resources.gpu),
             params:
-                **{key: as_param(value) for key, value in _job.params.items()},
+                command=render_command(
+                    _job.command,
+                    input=_job.input,
+                    output=_job.output,
+                    params={k: as_param(v) for k, v in _job.params.items()},
+                ),
                 device=config["device"],
             shell:
-                f"{RNNATLAS} {_job.command} > {{log}} 2>&1"
+                f"{RNNATLAS} {{params.command}} {STAGE_OPTIONS} > {{log}} 2>&1"
 
         FINAL_TARGETS.extend(
             f

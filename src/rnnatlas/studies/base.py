@@ -14,6 +14,8 @@ This module is imported by the Snakefile: keep it light (no torch, no matplotlib
 from __future__ import annotations
 
 import itertools
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -29,6 +31,26 @@ RESULTS = "results"
 def net_file(task: str, net_id: str, name: str) -> str:
     """``results/<task>/nets/<net-id>/<name>``: where every per-network file lives."""
     return f"{RESULTS}/{task}/nets/{net_id}/{name}"
+
+
+_PLACEHOLDER = re.compile(r"\{(input|output|params)\.(\w+)(:q)?\}")
+
+
+def render_command(template: str, **namespaces: dict) -> str:
+    """Fill ``{input.x}``, ``{output.y}``, ``{params.z}`` (``:q`` = shell-quoted) from the given
+    mappings, as Snakemake would: a list becomes its items separated by spaces.
+
+    The rule families render a study's command when they define its rule, because a shell
+    command that refers to a loop variable would be re-evaluated with the loop's last value
+    when the job runs."""
+    def fill(match: re.Match) -> str:
+        space, key, quote = match.groups()
+        if key not in namespaces.get(space, {}):
+            raise KeyError(f"command {template!r}: no {space}.{key} (have {sorted(namespaces.get(space, {}))})")
+        value = namespaces[space][key]
+        items = [value] if isinstance(value, str) or not isinstance(value, (list, tuple)) else list(value)
+        return " ".join(shlex.quote(str(v)) if quote else str(v) for v in items)
+    return _PLACEHOLDER.sub(fill, template)
 
 
 @dataclass(frozen=True)
@@ -63,9 +85,10 @@ class Resources:
 class PackAnalysis:
     """An analysis that reads a pack's model files and writes one file (or several) per network.
 
-    ``command`` is an ``rnnatlas`` sub-command with Snakemake placeholders: ``{input.task_data}``,
+    ``command`` is an ``rnnatlas`` sub-command with placeholders ``{input.task_data}``,
     ``{input.models}``, ``{output.<name>}`` (one per entry of ``outputs``, key = file name
-    without extension) and ``{params.task}``, ``{params.options}``, ``{params.device}``."""
+    without extension), ``{params.task}`` and ``{params.options}`` (JSON; use ``:q``); the rule
+    adds ``--threads`` and ``--device``."""
 
     name: str
     outputs: tuple[str, ...]  # per-network file names, e.g. ("fixed_points.h5", "graph.h5")
@@ -83,7 +106,9 @@ class Job:
     """One more job of a study (a summary, a population the generic rules do not train, …).
 
     ``command`` is an ``rnnatlas`` sub-command with ``{input.*}``, ``{output.*}``, ``{params.*}``
-    placeholders; ``input``/``output`` map names to a path or a list of paths."""
+    placeholders (a mapping or list in ``params`` becomes JSON: use ``:q``); ``input``/``output``
+    map names to a path or a list of paths; the rule adds ``--threads`` and ``--device``.
+    ``params`` are values known when the rule is defined (no functions of wildcards)."""
 
     name: str
     command: str

@@ -65,7 +65,7 @@ class SpaceOfSolutions(Study):
         return [PackAnalysis(
             name="rsg_features", outputs=("features.h5",), twins=False,
             command="rsg-features --task-data {input.task_data} --models {input.models} --out {output.features} "
-                    "--options {params.options:q} --threads {threads} --device {params.device}",
+                    "--options {params.options:q}",
             options=lambda c: c[self.section][RSG]["topology"],
             resources=Resources(mem_mb=4000, runtime=60),
         )]
@@ -82,8 +82,7 @@ class SpaceOfSolutions(Study):
         toy2d = config[self.section]["toy2d"]
         jobs = [Job(
             name=f"toy2d_{activation}",
-            command="toy2d --activation {params.activation} --settings {params.settings:q} --out {output.solutions} "
-                    "--threads {threads} --device {params.device}",
+            command="toy2d --activation {params.activation} --settings {params.settings:q} --out {output.solutions}",
             output={"solutions": toy2d_file(activation)},
             params={"activation": activation, "settings": toy2d},
             resources=Resources(threads=config["threads"]["train"], mem_mb=4000, runtime=120, gpu=True),

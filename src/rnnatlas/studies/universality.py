@@ -9,7 +9,6 @@ distance per task, similarity matrices and embeddings, and the paper's figures.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .base import RESULTS, Figure, Job, PackAnalysis, Resources, Study, net_file
@@ -77,7 +76,7 @@ class Universality(Study):
             name="fixed_points", outputs=("fixed_points.h5", "graph.h5"),
             command="fixed-points --task {params.task} --task-data {input.task_data} --models {input.models} "
                     "--out-fixed-points {output.fixed_points} --out-graphs {output.graph} "
-                    "--options {params.options:q} --threads {threads} --device {params.device}",
+                    "--options {params.options:q}",
             options=lambda c: c["dynamics"],
             resources=Resources(threads=config["threads"]["train"], mem_mb=4000, runtime=60, gpu=True),
         )]
@@ -118,7 +117,7 @@ class Universality(Study):
                        "matrices": [f"{RESULTS}/{t}/{kind}/{m}.nc" for t in tasks for kind in ("pairwise", "embedding")
                                     for m in [*config["similarity"]["metrics"], "graph"]]},
                 output={"summary": f"{RESULTS}/universality/summary.json"},
-                params={"results": lambda w, output: os.path.dirname(os.path.dirname(output.summary))},
+                params={"results": RESULTS},
                 log=f"{RESULTS}/logs/figures/universality_summary.log",
             ))
         return jobs
