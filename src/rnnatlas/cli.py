@@ -115,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-json", required=True)
     p.add_argument("--out-csv", required=True)
 
+    p = sub.add_parser("training-change", parents=[common], help="how training changed each network of a pack (study H)")
+    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--models", nargs="+", required=True, help="model.h5 of the pack's trained networks")
+    p.add_argument("--out", nargs="+", required=True, help="training_change.h5 per network, in the order of --models")
+    p.add_argument("--options", type=_json, required=True, help="config key training_change.analysis (JSON)")
+
+    p = sub.add_parser("training-change-summary", parents=[common], help="results/training_change/summary.json")
+    p.add_argument("--changes", nargs="+", required=True, help="training_change.h5 files")
+    p.add_argument("--fixed-points", nargs="*", default=[], help="fixed_points.h5 files (trained and twins)")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
     p.add_argument("--task", required=True, choices=list(TASKS))
     p.add_argument("--models", nargs="+", required=True)
@@ -215,6 +227,8 @@ STAGES = {
     "space-of-solutions-summary": _stage("space_of_solutions", "run", "toy2d", "features", "classifier", "out_json",
                                          "out_csv"),
     "summarize": _stage("summarize", "run", "task", "models", "out_csv", "out_json"),
+    "training-change": _stage("training_change", "run", "task", "task_data", "models", "out", "options", device=True),
+    "training-change-summary": _stage("training_change_summary", "run", "changes", "fixed_points", "out"),
     "similarity-prepare": _stage("similarity", "run_prepare", "task", "metric", "probes", "options", "out", "out_meta",
                                  "chunk", device=True),
     "similarity-block": _stage("similarity", "run_block", "prep_a", "meta_a", "prep_b", "meta_b", "options", "out",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from dataclasses import asdict, dataclass, replace
-from typing import Any, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Iterable, Mapping
 
 # Regex fragments shared with the Snakemake wildcard constraints.
 L2_PATTERN = r"\d+(?:\.\d+)?e[+-]\d+"
@@ -36,16 +36,42 @@ def format_float(value: float) -> str:
 
 
 # Per-task network settings: the same for every network of a task, so they are not part of the
-# id (nor of paths); they are stored in every file's config only when they differ from these.
-NETWORK_DEFAULTS: dict[str, Any] = {
-    "alpha": 1.0,  # leak α = Δt/τ: state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t)
-    "noise_rec": 0.0,  # std of Gaussian noise added to the state after every step (training)
-    "noise_in": 0.0,  # std of Gaussian noise added to every input (training)
-    "trainable": (),  # names of the parameters that train; () = all
-    "mask": "",  # a fixed structural mask by name (models.masks), "" = none
-    "init": "uniform",  # initialisation scheme by name (models.init)
-}
-NETWORK_SETTINGS = tuple(NETWORK_DEFAULTS)
+# id (nor of paths); they are stored in every file's config only when they differ from their
+# defaults (NETWORK_DEFAULTS, the field defaults of NetworkSpec).
+NETWORK_SETTINGS = ("alpha", "noise_rec", "noise_in", "trainable", "mask", "init", "init_options")
+
+InitOptions = tuple[tuple[str, Any], ...]
+
+
+def _frozen_option(name: str, value: Any) -> Any:
+    """An initialisation option's value in hashable form (JSON lists become tuples)."""
+    if value is None or isinstance(value, (str, bool, numbers.Real)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen_option(name, v) for v in value)
+    raise ValueError(f"network setting 'init_options': option {name!r} must be a number, string, boolean, "
+                     f"null or a list of them, got {value!r}")
+
+
+def _json_option(value: Any) -> Any:
+    """Inverse of :func:`_frozen_option`: tuples back to lists, for the JSON config."""
+    return [_json_option(v) for v in value] if isinstance(value, tuple) else value
+
+
+def normalise_init_options(options: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> InitOptions:
+    """Initialisation options as sorted (name, value) pairs, so a spec stays hashable and a
+    mapping and its pairs give the same spec; names must be strings and unique."""
+    if options is None:
+        return ()
+    try:
+        pairs = list(options.items()) if isinstance(options, Mapping) else list(options)
+        names = [name for name, _ in pairs]
+    except (TypeError, ValueError):
+        raise ValueError(f"network setting 'init_options' must be a mapping of option names to values, "
+                         f"got {options!r}") from None
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"network setting 'init_options' needs unique string names, got {names!r}")
+    return tuple(sorted((name, _frozen_option(name, value)) for name, value in pairs))
 
 
 @dataclass(frozen=True, order=True)
@@ -63,12 +89,13 @@ class NetworkSpec:
     l2: float
     seed: int
     trained: bool = True
-    alpha: float = 1.0
-    noise_rec: float = 0.0
-    noise_in: float = 0.0
-    trainable: tuple[str, ...] = ()
-    mask: str = ""
-    init: str = "uniform"
+    alpha: float = 1.0  # leak α = Δt/τ: state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t)
+    noise_rec: float = 0.0  # std of Gaussian noise added to every step's pre-activations (training)
+    noise_in: float = 0.0  # std of Gaussian noise added to every input (training)
+    trainable: tuple[str, ...] = ()  # names of the parameters that train; () = all
+    mask: str = ""  # a fixed structural mask by name (models.masks), "" = none
+    init: str = "uniform"  # initialisation scheme by name (models.init)
+    init_options: InitOptions = ()  # the scheme's options, sorted (name, value) pairs (a dict is accepted)
 
     def __post_init__(self) -> None:
         # Normalise the settings (YAML gives ints and lists) and check what needs no registry;
@@ -90,6 +117,7 @@ class NetworkSpec:
         for name in ("mask", "init"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"network setting {name!r} must be a name, got {getattr(self, name)!r}")
+        object.__setattr__(self, "init_options", normalise_init_options(self.init_options))
 
     @property
     def cell_id(self) -> str:
@@ -127,7 +155,8 @@ class NetworkSpec:
         """The identity fields plus ``net_id``, as stored in every file's ``config`` attribute.
 
         Network settings appear only where they differ from their defaults, so the config of a
-        default network is what it was before the settings existed (``trainable`` as a list).
+        default network is what it was before the settings existed (``trainable`` as a list,
+        ``init_options`` as a mapping).
         """
         config = asdict(self)
         for name, default in NETWORK_DEFAULTS.items():
@@ -135,7 +164,12 @@ class NetworkSpec:
                 del config[name]
             elif name == "trainable":
                 config[name] = list(config[name])
+            elif name == "init_options":
+                config[name] = {key: _json_option(value) for key, value in self.init_options}
         return {**config, "net_id": self.id}
+
+
+NETWORK_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(NetworkSpec) if f.name in NETWORK_SETTINGS}
 
 
 def parse_network_id(net_id: str, task: str) -> NetworkSpec:

@@ -107,15 +107,18 @@ def _dry_run_rules(tmp_path, yaml_text: str) -> dict[str, int]:
 
 
 def test_each_study_can_run_alone(tmp_path):
-    only_s = _dry_run_rules(tmp_path, "universality:\n  tasks: []\n")
+    only_s = _dry_run_rules(tmp_path, "universality:\n  tasks: []\ntraining_change: {enabled: false}\n")
     assert only_s["toy2d_tanh"] == only_s["toy2d_relu"] == 1 and only_s["task_data"] == 1
     assert {n for n in only_s if n.startswith("figure_")} == {
         "figure_toy2d_trajectories", "figure_toy2d_trace_det", "figure_rsg_features", "figure_rsg_classes"}
     assert not any(name.startswith(("train_flipflop", "fixed_points", "similarity", "dynamics_summary"))
                    for name in only_s)
-    only_u = _dry_run_rules(tmp_path, "space_of_solutions:\n  enabled: false\n")
+    only_u = _dry_run_rules(tmp_path, "space_of_solutions:\n  enabled: false\ntraining_change: {enabled: false}\n")
     assert not any("toy2d" in name or "rsg" in name for name in only_u) and only_u["task_data"] == 3
     assert only_u["figure_fig1_flipflop"] == 1 and only_u["dynamics_summary_cdi"] == 1
+    only_h = _dry_run_rules(tmp_path, "universality:\n  tasks: []\nspace_of_solutions:\n  enabled: false\n")
+    assert only_h["task_data"] == 2 and only_h["training_change_summary"] == 1
+    assert sum(n.startswith("figure_h_fig") for n in only_h) == 10 and not any("toy2d" in n for n in only_h)
 
 
 def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):

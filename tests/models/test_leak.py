@@ -1,4 +1,4 @@
-"""The leak α (state_t = (1 − α) state_{t−1} + α F) and recurrent noise in the population."""
+"""The leak α (state_t = (1 − α) state_{t−1} + α F) and recurrent noise (in the pre-activations) in the population."""
 
 import pytest
 import torch
@@ -84,17 +84,59 @@ def test_leaky_gradients(arch):
     assert abs(float(fd) - float(grad[idx])) < 1e-6
 
 
+@pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("alpha", [1.0, 0.5])
-def test_recurrent_noise_is_added_after_every_step(alpha):
-    plain, pop = _pair("lstm", alpha)
+def test_recurrent_noise_enters_the_preactivations(arch, alpha):
+    """state_t = (1 − α) state_{t−1} + α update(state_{t−1}, W_ih x_t + b_ih + ξ_t), ξ ``[K, T, B, G·N]``."""
+    plain, pop = _pair(arch, alpha)
     x = torch.randn(T, B, I, dtype=torch.float64)
-    noise = 0.1 * torch.randn(2, T, B, pop.state_dim, dtype=torch.float64)
+    noise = 0.1 * torch.randn(2, T, B, pop.preactivation_dim, dtype=torch.float64)
+    assert pop.preactivation_dim == CELLS[arch].gates * N
     _, states = pop(x, return_states=True, noise=noise)
+    p = {k: v.detach() for k, v in plain.params.items()}
     state = torch.zeros(2, B, pop.state_dim, dtype=torch.float64)
     with torch.no_grad():
         for t in range(T):
-            state = (1 - alpha) * state + alpha * plain.step(state, x.expand(2, T, B, I)[:, t]) + noise[:, t]
+            xp = torch.baddbmm(p["bias_ih"].unsqueeze(1), x[t].expand(2, B, I), p["weight_ih"].transpose(1, 2))
+            cell_params = {**p, "weight_hh_t": p["weight_hh"].transpose(1, 2)}
+            new = CELLS[arch].update(cell_params, state, xp + noise[:, t], plain.phi, N)
+            state = (1 - alpha) * state + alpha * new
             torch.testing.assert_close(states[:, t], state, atol=1e-13, rtol=0)
+    with pytest.raises(ValueError, match="pre-activations' shape"):
+        pop(x, noise=noise[..., :N] if CELLS[arch].gates > 1 else noise[..., :1])
+
+
+def test_noisy_leaky_vanilla_written_out():
+    """The note's step: r_t = (1 − α) r_{t−1} + α relu(W_rec r_{t−1} + W_in u_t + b + ξ_t)."""
+    _, pop = _pair("vanilla", 0.1, activation="relu")
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    noise = 0.3 * torch.randn(2, T, B, N, dtype=torch.float64)
+    _, states = pop(x, return_states=True, noise=noise)
+    p = {k: v.detach() for k, v in pop.params.items()}
+    for k in range(2):
+        r = torch.zeros(B, N, dtype=torch.float64)
+        for t in range(T):
+            pre = r @ p["weight_hh"][k].T + p["bias_hh"][k] + x[t] @ p["weight_ih"][k].T + p["bias_ih"][k] + noise[k, t]
+            r = 0.9 * r + 0.1 * torch.relu(pre)
+            torch.testing.assert_close(states[k, t], r, atol=1e-13, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_noise_keeps_the_fast_recurrence_without_leak(arch):
+    """With α = 1 a noisy run takes the hand-written recurrence and matches the autograd loop."""
+    pop = RNNPopulation(arch, "relu", 2, I, N, O, dtype=torch.float64).initialize([7, 8])
+    x = torch.randn(T, B, I, dtype=torch.float64)
+    noise = 0.2 * torch.randn(2, T, B, pop.preactivation_dim, dtype=torch.float64)
+    out, states = pop(x, return_states=True, noise=noise)
+    assert "Recurrence" in type(states.grad_fn).__name__
+    out.pow(2).sum().backward()
+    fast_grads = {n: q.grad.clone() for n, q in pop.params.items()}
+    pop.zero_grad()
+    loop = pop._autograd_states(pop.project_inputs(x) + noise, None, True)
+    torch.testing.assert_close(loop, states, atol=0, rtol=0)
+    pop.readout(loop[..., :N]).pow(2).sum().backward()
+    for n, q in pop.params.items():
+        torch.testing.assert_close(q.grad, fast_grads[n], atol=1e-10, rtol=0, msg=n)
 
 
 @pytest.mark.parametrize("alpha", [0.0, -0.1, 1.5, True, "0.5"])

@@ -1,6 +1,7 @@
 """NetworkSpec's per-task network settings: defaults change nothing, others are stored and read back."""
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -75,3 +76,35 @@ def test_networks_of_different_leaks_do_not_stack(tmp_path):
     records = [_record(SPEC, pop), _record(SPEC.with_network_settings({"alpha": 0.5}), pop)]
     with pytest.raises(ValueError, match="different shapes"):
         population_from_records(records)
+
+
+RATE = {"alpha": 0.1, "noise_rec": math.sqrt(20) * 0.01, "trainable": ["weight_hh"], "mask": "zero_diagonal",
+        "init": "rate_gaussian", "init_options": {"recurrent": "std_rsqrt_n", "input_std": 0.5}}
+
+
+def test_init_options_are_sorted_pairs_and_hashable():
+    spec = SPEC.with_network_settings(RATE)
+    assert spec.init_options == (("input_std", 0.5), ("recurrent", "std_rsqrt_n"))
+    again = SPEC.with_network_settings({**RATE, "init_options": [("recurrent", "std_rsqrt_n"), ("input_std", 0.5)]})
+    assert again == spec and hash(again) == hash(spec) and {spec, again} == {spec}
+    assert spec.id == SPEC.id  # not part of the id
+    assert spec.as_config()["init_options"] == {"input_std": 0.5, "recurrent": "std_rsqrt_n"}
+    assert "init_options" not in SPEC.with_network_settings({"init_options": {}}).as_config()  # at its default
+    listed = SPEC.with_network_settings({"init_options": {"gains": [1, 2]}})
+    assert listed.init_options == (("gains", (1, 2)),) and listed.as_config()["init_options"] == {"gains": [1, 2]}
+    hash(listed)
+
+
+@pytest.mark.parametrize("options", ["input_std", 5, {1: 2.0}, {"x": {"nested": 1}}, [("a", 1), ("a", 2)]])
+def test_bad_init_options_are_refused(options):
+    with pytest.raises(ValueError, match="init_option"):
+        SPEC.with_network_settings({"init_options": options})
+
+
+def test_model_file_round_trips_init_options(tmp_path):
+    spec = NetworkSpec("perception", "vanilla", "relu", 8, 0.0, 1).with_network_settings(RATE)
+    pop = RNNPopulation("vanilla", "relu", 1, 1, 8, 1, alpha=0.1).initialize([1], spec.init, dict(spec.init_options))
+    write_model(tmp_path / "model.h5", _record(spec, pop))
+    back = read_model(tmp_path / "model.h5")
+    assert back.spec == spec and back.spec.init_options == spec.init_options
+    assert back.snapshots == {} and back.snapshot_info == {}  # none recorded

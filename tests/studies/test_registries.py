@@ -70,4 +70,15 @@ def test_every_figure_has_a_study_and_a_caption():
 def test_each_task_is_trained_by_one_study():
     studies = plan.trained_tasks(DEFAULT)
     assert studies == {"flipflop": STUDIES["universality"], "sine": STUDIES["universality"],
-                       "cdi": STUDIES["universality"], "rsg": STUDIES["space_of_solutions"]}
+                       "cdi": STUDIES["universality"], "rsg": STUDIES["space_of_solutions"],
+                       "perception": STUDIES["training_change"], "decision": STUDIES["training_change"]}
+
+
+def test_render_command_fills_placeholders_as_snakemake_would():
+    from rnnatlas.studies.base import render_command
+
+    cmd = render_command("x --a {input.a} --b {output.b} --o {params.o:q} {threads}",
+                         input={"a": ["f 1.h5", "f2.h5"]}, output={"b": "out.json"}, params={"o": '{"k": 1}'})
+    assert cmd == "x --a f 1.h5 f2.h5 --b out.json --o '{\"k\": 1}' {threads}"  # {threads}: left to Snakemake
+    with pytest.raises(KeyError, match=r"no input\.missing"):
+        render_command("{input.missing}", input={})

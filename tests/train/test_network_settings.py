@@ -2,6 +2,7 @@
 train stage's ``network`` block (defaults bit-identical to no settings)."""
 
 import json
+import math
 
 import h5py
 import numpy as np
@@ -14,6 +15,7 @@ from rnnatlas.stages import task_data, train
 from rnnatlas.store.model_file import read_model
 from rnnatlas.tasks import make_task
 from rnnatlas.train import Hyperparameters, PopulationOptimizer, PopulationTrainer, TrainSettings
+from rnnatlas.train.trainer import snapshot_schedule
 
 TASK = make_task("flipflop", {"n_steps": 20})
 VAL = TASK.sample(32, torch.Generator().manual_seed(99))
@@ -126,8 +128,122 @@ def test_training_noise_shapes_and_scales():
     tr = _trainer(seeds=(0, 1, 2), arch="lstm", noise_rec=0.5, noise_in=0.0)
     x = torch.zeros(3, 20, 8, TASK.n_inputs)
     inputs, noise = tr.training_noise(x)
-    assert torch.equal(inputs, x) and noise.shape == (3, 20, 8, 16)
+    assert torch.equal(inputs, x) and noise.shape == (3, 20, 8, 4 * 8)  # LSTM: every gate's pre-activation
     assert 0.4 < float(noise.std()) < 0.6
+
+
+def _linear_trainer(alpha, noise_rec, n=64):
+    """Vanilla linear networks with W_hh = 0: the state is the input projection (leaky-filtered)."""
+    pop = RNNPopulation("vanilla", "linear", 2, TASK.n_inputs, n, TASK.n_outputs, alpha=alpha).initialize([0, 1])
+    with torch.no_grad():
+        pop.params["weight_hh"].zero_()
+    hp = Hyperparameters.from_records([dict(learning_rate=0.1, momentum=0.9, clip=1.0, decay=0.5, l2=0.0)] * 2)
+    settings = TrainSettings(iterations=1, batch_size=8, eval_every=3)
+    return PopulationTrainer(pop, TASK, [7, 8], hp, settings, VAL, noise_rec=noise_rec)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.1])
+def test_preactivation_noise_has_the_documented_std(alpha):
+    """noise_rec is the std of ξ in h_t = (1 − α) h_{t−1} + α φ(W_hh h + W_ih x + b + ξ_t): with
+    W_hh = 0 and φ linear, state − noiseless state = ξ_t at α = 1, and with the note's scaling
+    noise_rec = sqrt(2/α)·σ its stationary std is σ·sqrt(2/(2 − α)) (≈ σ) under a leak."""
+    sigma = 0.01
+    noise_rec = math.sqrt(2 / alpha) * sigma
+    tr = _linear_trainer(alpha, noise_rec)
+    x = torch.randn(2, 400, 8, TASK.n_inputs, generator=torch.Generator().manual_seed(0))
+    inputs, noise = tr.training_noise(x)
+    assert torch.equal(inputs, x)  # no input noise asked for
+    with torch.no_grad():
+        _, quiet = tr.population(x, return_states=True)
+        _, noisy = tr.population(x, return_states=True, noise=noise)
+    diff = (noisy - quiet).double()
+    if alpha == 1.0:
+        torch.testing.assert_close(diff, noise.double(), atol=1e-6, rtol=0)
+        assert abs(float(diff.std()) / noise_rec - 1) < 0.01
+    else:
+        stationary = diff[:, 100:]  # (1 − α)^200 ≈ 7e-10 of the start is left
+        assert abs(float(stationary.std()) / (sigma * math.sqrt(2 / (2 - alpha))) - 1) < 0.03
+    assert abs(float(noise.double().std()) / noise_rec - 1) < 0.01 and abs(float(noise.double().mean())) < 1e-3
+
+
+# ------------------------------------------------------------------------- snapshots
+def _snapshot_trainer(iterations=10, count=4, **kw):
+    pop = RNNPopulation("vanilla", "relu", 2, TASK.n_inputs, 8, TASK.n_outputs, alpha=0.5).initialize([0, 1])
+    hp = Hyperparameters.from_records([dict(learning_rate=0.05, momentum=0.9, clip=1.0, decay=1.0, l2=0.0)] * 2)
+    settings = TrainSettings(iterations=iterations, batch_size=8, eval_every=5, snapshot_params=("weight_hh", "weight_out"),
+                             snapshot_count=count, **kw)
+    return PopulationTrainer(pop, TASK, [11, 12], hp, settings, VAL, mask="zero_diagonal")
+
+
+def test_snapshot_schedule():
+    assert snapshot_schedule(4, 10).tolist() == [0, 3, 7, 10]
+    assert snapshot_schedule(21, 2000).tolist() == list(range(0, 2001, 100))
+    assert snapshot_schedule(2, 5).tolist() == [0, 5]
+    assert snapshot_schedule(10, 3).tolist() == [0, 1, 2, 3]  # more asked than iterations: each once
+    for bad in (1, 0, 2.0, True):
+        with pytest.raises(ValueError, match="snapshot count"):
+            snapshot_schedule(bad, 10)
+
+
+def test_snapshots_from_initialisation_to_final():
+    tr = _snapshot_trainer()
+    init = _params(tr)
+    tr.run(10)
+    partial = _snapshot_trainer()
+    partial.run(3)
+    for k in range(2):
+        snaps = tr.snapshots(k)
+        assert snaps.complete and snaps.note == ""
+        assert snaps.iterations.tolist() == [0, 3, 7, 10] and np.all(np.diff(snaps.iterations) > 0)
+        for name in ("weight_hh", "weight_out"):
+            s = snaps.params[name]
+            assert s.shape == (4, *init[name].shape[1:]) and s.dtype == np.float32
+            np.testing.assert_array_equal(s[0], init[name][k].numpy())  # the initialisation (masked)
+            np.testing.assert_array_equal(s[-1], tr.population.params[name][k].detach().numpy())  # the final
+            np.testing.assert_array_equal(s[1], partial.population.params[name][k].detach().numpy())  # after 3 updates
+        assert (np.diagonal(snaps.params["weight_hh"], axis1=1, axis2=2) == 0).all()
+        assert not np.array_equal(snaps.params["weight_hh"][0], snaps.params["weight_hh"][-1])
+    assert set(tr.snapshots(0).params) == {"weight_hh", "weight_out"}
+    assert _trainer().snapshots(0) is None  # none asked for
+
+
+def test_snapshots_of_a_network_that_fails_or_stops():
+    tr = _snapshot_trainer()
+    tr.run(5)
+    sample = tr.sample_batch
+
+    def poisoned():  # network 1 gets a NaN batch at iteration 5: it fails with 5 updates applied
+        batch = sample()
+        batch.inputs[1] = float("nan")
+        return batch
+
+    tr.sample_batch = poisoned
+    tr.run(6)
+    tr.sample_batch = sample
+    tr.run(10)
+    ok, bad = tr.snapshots(0), tr.snapshots(1)
+    assert ok.complete and ok.iterations.tolist() == [0, 3, 7, 10]
+    assert not bad.complete and bad.iterations.tolist() == [0, 3, 5]
+    assert "failed" in bad.note and "after 5 of 10 iterations" in bad.note
+    np.testing.assert_array_equal(bad.params["weight_hh"][-1], tr.population.params["weight_hh"][1].detach().numpy())
+    stopped = _snapshot_trainer(stop_loss=float("inf"))  # every loss is below: all stop after one update
+    stopped.run(10)
+    snaps = stopped.snapshots(0)
+    assert snaps.iterations.tolist() == [0, 1] and not snaps.complete and "converged" in snaps.note
+    np.testing.assert_array_equal(snaps.params["weight_out"][-1], stopped.population.params["weight_out"][0].detach().numpy())
+
+
+def test_snapshots_survive_select_and_name_bad_parameters():
+    tr = _snapshot_trainer()
+    tr.run(4)
+    sub = tr.select(torch.tensor([1]))
+    sub.run(10)
+    assert sub.snapshots(0).iterations.tolist() == [0, 3, 7, 10]
+    np.testing.assert_array_equal(sub.snapshots(0).params["weight_hh"][1], tr.snapshots(1).params["weight_hh"][1])
+    pop = RNNPopulation("vanilla", "relu", 1, TASK.n_inputs, 4, TASK.n_outputs).initialize([0])
+    hp = Hyperparameters.from_records([dict(learning_rate=0.1, momentum=0.9, clip=1.0, decay=0.5, l2=0.0)])
+    with pytest.raises(ValueError, match=r"snapshots name unknown parameters \['w_rec'\]; parameters of vanilla: "):
+        PopulationTrainer(pop, TASK, [0], hp, TrainSettings(iterations=2, snapshot_params=("w_rec",), snapshot_count=2))
 
 
 # ------------------------------------------------------------------------- the train stage
@@ -189,3 +305,55 @@ def test_stage_applies_and_records_network_settings(data_path, tmp_path):
             assert not np.array_equal(rec.params["weight_hh"], twin.params["weight_hh"])
     with pytest.raises(ValueError, match="unknown network setting"):
         _stage(data_path, tmp_path / "e", {**STAGE, "network": {"tau": 2.0}})
+
+
+def test_stage_writes_snapshots(data_path, tmp_path):
+    files = _stage(data_path, tmp_path / "s", {**STAGE, "snapshots": {"params": ["weight_hh"], "count": 4}})
+    for net_id, path in files.items():
+        rec = read_model(path)
+        if not rec.spec.trained:
+            assert rec.snapshots == {} and rec.snapshot_info == {}  # the twin is snapshot 0 itself
+            continue
+        twin = read_model(files[rec.spec.twin().id])
+        snaps = rec.snapshots
+        assert set(snaps) == {"iterations", "weight_hh"}
+        assert snaps["iterations"].dtype == np.int64 and snaps["iterations"].tolist() == [0, 4, 8, 12]
+        assert snaps["weight_hh"].dtype == np.float32 and snaps["weight_hh"].shape == (4, 18, 6)  # GRU: 3N × N
+        np.testing.assert_array_equal(snaps["weight_hh"][0], twin.params["weight_hh"])
+        np.testing.assert_array_equal(snaps["weight_hh"][-1], rec.params["weight_hh"])
+        assert rec.snapshot_info == {"count": 4, "complete": True, "note": ""}
+        with h5py.File(path) as f:
+            assert f["snapshots/weight_hh"].compression == "gzip"
+    plain = _stage(data_path, tmp_path / "p", STAGE)
+    for net_id in plain:  # snapshots change nothing else
+        a, b = read_model(plain[net_id]), read_model(files[net_id])
+        for n in a.params:
+            np.testing.assert_array_equal(a.params[n], b.params[n])
+    for bad in ({"params": "weight_hh", "count": 3}, {"params": ["weight_hh"]}, {"params": ["weight_hh"], "count": 1},
+                {"params": ["w"], "count": 3}):
+        with pytest.raises(ValueError, match="snapshot"):
+            _stage(data_path, tmp_path / "bad", {**STAGE, "snapshots": bad})
+
+
+def test_stage_trains_the_rate_rnn_of_study_h(tmp_path):
+    """Leaky ReLU rate networks (α = 0.1, pre-activation noise sqrt(2/α)·σ, only W_rec trains with
+    a zero diagonal, the note's initialisation) on the perception task, with snapshots."""
+    path = tmp_path / "task_data.h5"
+    task_data.run("perception", {"n_steps": 30, "grace_steps": 5}, 16, 0, str(path))
+    network = {"alpha": 0.1, "noise_rec": math.sqrt(20) * 0.01, "trainable": ["weight_hh"], "mask": "zero_diagonal",
+               "init": "rate_gaussian", "init_options": {"recurrent": "variance_rsqrt_n", "input_std": 1 / math.sqrt(3)}}
+    settings = {**STAGE, "iterations": 6, "optimizer": "adam", "network": network,
+                "hyperparameters": {"learning_rate": 1e-3, "momentum": 0.0, "clip": None, "decay": 1.0},
+                "snapshots": {"params": ["weight_hh"], "count": 3}}
+    nets = [NetworkSpec("perception", "vanilla", "relu", 16, 0.0, s) for s in (0, 1)]
+    train.run("perception", str(path), nets, [n.twin() for n in nets], settings, str(tmp_path / "nets"), [], "cpu")
+    for spec in nets:
+        rec, twin = (read_model(tmp_path / "nets" / s.id / "model.h5") for s in (spec, spec.twin()))
+        assert rec.spec.init_options == (("input_std", 1 / math.sqrt(3)), ("recurrent", "variance_rsqrt_n"))
+        assert _config(tmp_path / "nets" / spec.id / "model.h5")["init_options"]["input_std"] == 1 / math.sqrt(3)
+        assert not rec.summary["failed"] and rec.snapshots["iterations"].tolist() == [0, 3, 6]
+        for n in ("weight_ih", "bias_ih", "weight_out"):
+            np.testing.assert_array_equal(rec.params[n], twin.params[n])  # frozen
+        assert (rec.params["bias_hh"] == 0).all() and (rec.params["bias_out"] == 0).all()
+        assert (np.diag(rec.params["weight_hh"]) == 0).all()
+        assert not np.array_equal(rec.params["weight_hh"], twin.params["weight_hh"])

@@ -110,6 +110,35 @@ def test_space_of_solutions_outputs(tiny_run):
             assert (tiny_run / "figures" / "space_of_solutions" / f"{name}.{ext}").stat().st_size > 0
 
 
+def test_training_change_outputs(tiny_run):
+    """Study H: only W_rec trained, its diagonal 0, snapshots kept; one training_change.h5 per
+    trained network, the summary with every claim, and the ten figures."""
+    from rnnatlas.store.h5io import read_arrays
+
+    summary = json.loads((tiny_run / "training_change" / "summary.json").read_text())
+    assert set(summary["tasks"]) == {"perception", "decision"}
+    for task, units in (("perception", 8), ("decision", 10)):
+        for seed in (0, 1):
+            net = f"vanilla-relu-n{units}-l2_0e+00-s{seed:02d}"
+            trained = read_model(tiny_run / task / "nets" / net / "model.h5")
+            twin = read_model(tiny_run / task / "nets" / f"{net}-untrained" / "model.h5")
+            assert trained.spec.alpha == 0.1 and trained.spec.trainable == ("weight_hh",)
+            assert np.all(np.diag(trained.params["weight_hh"]) == 0)
+            assert not np.array_equal(trained.params["weight_hh"], twin.params["weight_hh"])
+            for name in ("weight_ih", "bias_ih", "weight_out", "bias_out", "bias_hh"):
+                assert np.array_equal(trained.params[name], twin.params[name]), name
+            assert list(trained.snapshots["iterations"]) == [0, 10, 20]
+            assert np.array_equal(trained.snapshots["weight_hh"][0], twin.params["weight_hh"])
+            _, arrays, attrs = read_arrays(tiny_run / task / "nets" / net / "training_change.h5", "training_change")
+            assert attrs["analysed"] and 0 <= attrs["accuracy"] <= 1 and len(arrays["mean_weight"]) == 3
+            assert np.isclose(arrays["mean_weight"][0], twin.params["weight_hh"][~np.eye(units, dtype=bool)].mean())
+            assert arrays["dca_basis_trained"].shape == (units, 2) and len(arrays["pi_theta_trained"]) == 2
+        entry = summary["tasks"][task]
+        assert entry["n_networks"] + len(entry["set_aside"]) == 2
+    figures = sorted(p.stem for p in (tiny_run / "figures" / "training_change").glob("*.png"))
+    assert len(figures) == 10 and all(name.startswith("h_fig") for name in figures)
+
+
 def test_run_configuration_is_the_merged_config(tiny_run):
     import yaml
 
@@ -135,7 +164,8 @@ def test_same_config_gives_bit_identical_weights(tiny_run, tmp_path):
 def test_killed_run_resumes_and_leaves_only_complete_files(tmp_path):
     """Kill Snakemake and its jobs while they train, run again: it completes, every model.h5 reads."""
     slow = tmp_path / "slow.yaml"
-    slow.write_text("universality:\n  tasks: [sine]\n  training:\n    iterations: {sine: 1500}\n")
+    slow.write_text("universality:\n  tasks: [sine]\n  training:\n    iterations: {sine: 1500}\n"
+                    "training_change: {enabled: false}\n")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(TINY), str(slow), "--cores", "2"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}

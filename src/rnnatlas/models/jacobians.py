@@ -136,10 +136,14 @@ def register_activation_derivative(name: str, derivative: Callable) -> None:
     _DERIVATIVE_OF[name] = ACTIVATIONS[name]
 
 
-def has_analytic_jacobian(arch: str, activation: str) -> bool:
+def has_analytic_jacobian(arch: str, activation: str, phi: Callable | None = None) -> bool:
     """Whether :func:`cell_jacobians` has closed forms for this cell and activation, written for
-    the update and activation function registered under those names now."""
+    the update and activation function registered under those names now (and, when ``phi``
+    is given, whether it is that registered activation: a custom nonlinearity, e.g. from
+    ``RNNPopulation.with_activation``, gets autograd Jacobians)."""
     if arch not in _PARTS or activation not in DERIVATIVES:
+        return False
+    if phi is not None and phi is not ACTIVATIONS.get(activation):
         return False
     if arch in _WRITTEN_FOR and (arch not in CELLS or CELLS[arch].update is not _WRITTEN_FOR[arch]):
         return False
@@ -152,7 +156,7 @@ def cell_jacobians(
     arch: str, activation: Callable, activation_name: str, params: Params, state: torch.Tensor, x: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂F/∂state ``[K, P, S, S]``, ∂F/∂x ``[K, P, S, I]``) of cell ``arch`` at (state, x)."""
-    if not has_analytic_jacobian(arch, activation_name):
+    if not has_analytic_jacobian(arch, activation_name, activation):
         raise ValueError(f"no analytic Jacobian for {arch!r} with {activation_name!r}; "
                          f"cells: {sorted(_PARTS)}, activations: {sorted(DERIVATIVES)}")
     n = params["weight_hh"].shape[-1]

@@ -6,20 +6,23 @@ row k of every output depends only on network k's parameters and inputs.
 
 With a leak α < 1 (``alpha``, α = Δt/τ) every cell becomes its leaky-integrator version,
 state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t); α = 1 is the plain cell (and the only
-case that runs the hand-written recurrence of :mod:`.recurrence`).
+case that runs the hand-written recurrence of :mod:`.recurrence`, which also needs the
+registered activation: a population re-run with another nonlinearity, :meth:`RNNPopulation.with_activation`,
+takes the autograd loop and autograd Jacobians). Recurrent noise (training) is added to every
+step's pre-activations, the input projection xp_t = W_ih x_t + b_ih.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .cells import Params, get_cell
-from .init import get_initialisation
+from .init import check_init_options, get_initialisation
 from .jacobians import autograd_jacobians, cell_jacobians, has_analytic_jacobian
 from .recurrence import fast_path_for, recurrence
 
@@ -68,17 +71,42 @@ class RNNPopulation(nn.Module):
     def state_dim(self) -> int:
         return self.cell.state_dim(self.n_units)
 
-    def initialize(self, seeds: Sequence[int], scheme: str = "uniform") -> "RNNPopulation":
+    @property
+    def preactivation_dim(self) -> int:
+        """G·N: the width of the input projection xp, where recurrent noise is added."""
+        return self.cell.gates * self.n_units
+
+    def with_activation(self, phi: Activation, name: str | None = None) -> "RNNPopulation":
+        """The same networks run with the nonlinearity ``phi`` instead of their own (e.g.
+        :func:`.activations.leaky_relu_at_angle`), sharing this population's parameters (no
+        copy: training one trains the other). ``name`` (default ``phi.__name__``) labels it;
+        unless ``phi`` is the registered activation of that name, the fast recurrence and the
+        closed-form Jacobians do not apply and the autograd paths serve it."""
+        new = type(self).__new__(type(self))
+        nn.Module.__init__(new)
+        for key, value in vars(self).items():
+            if not key.startswith("_") and key != "training":
+                object.__setattr__(new, key, value)
+        new.params = self.params  # the same ParameterDict, registered as new's submodule
+        new.train(self.training)
+        new.phi = phi
+        new.activation = name if name is not None else getattr(phi, "__name__", "custom")
+        return new
+
+    def initialize(self, seeds: Sequence[int], scheme: str = "uniform",
+                   options: Mapping[str, Any] | None = None) -> "RNNPopulation":
         """Per-network initialisation from its own seed, so a network's weights never depend on
-        its pack-mates, by the named scheme of :mod:`.init` (default "uniform": cell weights
-        and biases and the readout weights ~ U(−1/√N, 1/√N), PyTorch's RNN/GRU/LSTM default,
-        readout bias 0)."""
+        its pack-mates, by the named scheme of :mod:`.init` with its ``options`` (default
+        "uniform", which takes none: cell weights and biases and the readout weights
+        ~ U(−1/√N, 1/√N), PyTorch's RNN/GRU/LSTM default, readout bias 0)."""
         if len(seeds) != self.n_networks:
             raise ValueError(f"{len(seeds)} seeds for a population of {self.n_networks}")
+        options = dict(options or {})
+        check_init_options(scheme, options)
         init = get_initialisation(scheme)
         with torch.no_grad():
             for k, seed in enumerate(seeds):
-                values = init(self, int(seed))
+                values = init(self, int(seed), **options)
                 missing = sorted(set(self.params) - set(values))
                 if missing:
                     raise ValueError(f"initialisation {scheme!r} gave no values for {missing}")
@@ -135,36 +163,44 @@ class RNNPopulation(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Outputs ``[K, T, B, O]`` (and states ``[K, T, B, S]`` if ``return_states``).
 
-        ``noise`` ``[K, T, B, S]``, if given, is added to the state after every step (recurrent
-        noise: state_t = update(state_{t−1}, x_t) + noise_t).
+        ``noise`` ``[K, T, B, G·N]`` (:attr:`preactivation_dim`), if given, is recurrent noise
+        added to every step's pre-activations, i.e. to the input projection
+        xp_t = W_ih x_t + b_ih (vanilla: h_t = φ(W_hh h_{t−1} + b_hh + W_ih x_t + b_ih + ξ_t),
+        inside the nonlinearity and, with a leak, before it). As xp is formed before the
+        recurrence, the hand-written fast recurrence serves noisy runs too.
         """
         xp = self.project_inputs(inputs)
-        fast = fast_path_for(self.cell, self.activation) if self.alpha == 1.0 and noise is None else None
+        if noise is not None:
+            if noise.shape != xp.shape:
+                raise ValueError(f"recurrent noise must have the pre-activations' shape {tuple(xp.shape)}, "
+                                 f"got {tuple(noise.shape)}")
+            xp = xp + noise.to(xp.dtype)
+        fast = self._fast_path()
         if fast is None:
-            states = self._autograd_states(xp, state0, return_states, noise)
+            states = self._autograd_states(xp, state0, return_states)
         else:  # the same states with a hand-written backward (see recurrence.py)
             cell, act = fast
             states = recurrence(cell, act, self.phi, xp, state0, self.params["weight_hh"], self.params.get("bias_hh"))
         hidden = states if states.shape[-1] == self.n_units else states[..., : self.n_units]
         return self.readout(hidden), (states if return_states else None)
 
-    def _autograd_states(
-        self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool, noise: torch.Tensor | None = None,
-    ) -> torch.Tensor:
+    def _fast_path(self):
+        """The hand-written recurrence for this cell and φ (None: the autograd loop): only
+        without a leak and only for the registered activation it was written for."""
+        return fast_path_for(self.cell, self.activation, self.phi) if self.alpha == 1.0 else None
+
+    def _autograd_states(self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool) -> torch.Tensor:
         """The plain time loop, differentiated by autograd: states ``[K, T, B, S]``, or only
         the hidden parts ``[K, T, B, N]`` unless ``all_states`` (LSTM's c is then not stacked).
-        Serves every cell with any leak and recurrent noise."""
+        Serves every cell, any leak and any activation."""
         params = self._cell_params()
         state = self.initial_state(xp.shape[2]) if state0 is None else state0
         n = self.n_units
-        noise_t = noise.unbind(1) if noise is not None else None
         out = []
         # unbind, not xp[:, t]: indexing inside the loop makes backward quadratic in T.
-        for t, xp_t in enumerate(xp.unbind(1)):
+        for xp_t in xp.unbind(1):
             new = self.cell.update(params, state, xp_t, self.phi, n)
             state = new if self.alpha == 1.0 else self._leak(state, new)
-            if noise_t is not None:
-                state = state + noise_t[t]
             out.append(state if all_states else state[..., :n])
         return torch.stack(out, dim=1)
 
@@ -193,7 +229,7 @@ class RNNPopulation(nn.Module):
         where :mod:`.jacobians` has them for this cell and activation, else autograd (so a new
         cell needs no hand-written Jacobian). With a leak, (1 − α) I + α J and α J_x."""
         params = {name: p.detach() for name, p in self.params.items()}
-        if not has_analytic_jacobian(self.arch, self.activation):
+        if not has_analytic_jacobian(self.arch, self.activation, self.phi):
             return autograd_jacobians(self._step_with, params, state, x)
         j, jx = cell_jacobians(self.arch, self.phi, self.activation, params, state, x)
         if self.alpha != 1.0:

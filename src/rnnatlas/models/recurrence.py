@@ -215,15 +215,21 @@ FAST_CELLS: dict[str, FastCell] = {
 }
 
 
-def fast_path_for(cell: cells.Cell, activation: str) -> tuple[FastCell, ActivationGrad] | None:
+def fast_path_for(
+    cell: cells.Cell, activation: str, phi: Activation | None = None,
+) -> tuple[FastCell, ActivationGrad] | None:
     """The fast recurrence for this cell and activation, or None (use the plain autograd loop).
 
     A fast cell or activation backward serves only the very function it was written for, so a
-    cell or activation replaced or added in the registries later falls back to autograd
-    instead of silently getting a wrong derivative.
+    cell or activation replaced or added in the registries later, or a nonlinearity ``phi``
+    that is not the registered ``activation`` itself (e.g. one from
+    ``RNNPopulation.with_activation``), falls back to autograd instead of silently getting a
+    wrong derivative.
     """
     fast, act = FAST_CELLS.get(cell.name), ACTIVATION_GRADS.get(activation)
     if fast is None or act is None or act.fn is not ACTIVATIONS.get(activation):
+        return None
+    if phi is not None and phi is not act.fn:
         return None
     if fast.mirrors is not cell.update or (fast.gates, fast.state_factor) != (cell.gates, cell.state_factor):
         return None

@@ -15,7 +15,11 @@ def run(task: str, model_paths: list[str], out_csv: str, out_json: str) -> None:
     rows = []
     for path in model_paths:
         r = read_model(path)
-        rows.append({**r.spec.__dict__, "net_id": r.spec.id, "cell": r.spec.cell_id, **r.summary,
+        # identity fields, then the network settings that differ from their defaults (none for
+        # studies U and S), as in the files' config attribute
+        spec = {k: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v
+                for k, v in r.spec.as_config().items()}
+        rows.append({**spec, "cell": r.spec.cell_id, **r.summary,
                      "hyperparameters": json.dumps(r.hyperparameters, sort_keys=True)})
     table = pd.DataFrame(rows).sort_values(["trained", "arch", "activation", "units", "l2", "seed"], ascending=[False, True, True, True, True, True])
     with atomic_path(out_csv) as tmp:

@@ -5,9 +5,13 @@ members' initialisations, recorded before the first update (after a structural m
 zeroed its entries).
 
 ``settings["network"]``, when present, holds per-task network settings (``NetworkSpec``'s
-alpha, noise_rec, noise_in, trainable, mask, init); they are applied to every network of the
-pack and recorded in each model.h5 through ``spec.as_config()``. Without it, or at their
-defaults, training and files are exactly those of a network without settings.
+alpha, noise_rec, noise_in, trainable, mask, init, init_options); they are applied to every
+network of the pack and recorded in each model.h5 through ``spec.as_config()``. Without it, or
+at their defaults, training and files are exactly those of a network without settings.
+
+``settings["snapshots"]``, when present, is ``{"params": [names], "count": S}``: those
+parameters of every trained network at S iterations evenly spaced from 0 (its initialisation)
+to the last, stored in its model.h5 under ``snapshots/`` (see :mod:`rnnatlas.store.model_file`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,24 @@ def apply_network_settings(specs: list[NetworkSpec], settings: dict) -> list[Net
     return [s.with_network_settings(network) for s in specs] if network else list(specs)
 
 
+SNAPSHOT_KEYS = ("params", "count")
+
+
+def _snapshot_settings(settings: dict) -> tuple[tuple[str, ...], int]:
+    """(parameter names, count) from ``settings["snapshots"]``; ((), 0) without it. A bad
+    block is an error naming the allowed keys."""
+    block = settings.get("snapshots")
+    if not block:
+        return (), 0
+    if not isinstance(block, dict) or set(block) != set(SNAPSHOT_KEYS):
+        raise ValueError(f"training setting 'snapshots' must be a mapping with exactly the keys "
+                         f"{', '.join(SNAPSHOT_KEYS)}, got {block!r}")
+    names = block["params"]
+    if isinstance(names, str) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"training setting 'snapshots.params' must be a non-empty list of parameter names, got {names!r}")
+    return tuple(names), block["count"]
+
+
 def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[NetworkSpec], settings: dict,
         out_dir: str, search_files: list[str], device_name: str = "auto") -> None:
     device = pick_device(device_name)
@@ -55,14 +77,17 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
         raise ValueError("a pack must hold networks of one shape (arch, activation, units)")
     network = nets[0].network_settings
     if any(n.network_settings != network for n in nets):
-        raise ValueError("a pack must hold networks of one set of network settings (alpha, noise, trainable, mask, init)")
+        raise ValueError("a pack must hold networks of one set of network settings "
+                         "(alpha, noise, trainable, mask, init, init_options)")
     searched = chosen_hyperparameters(search_files)
     records = [_hyperparameters(n, settings, searched) for n in nets]
     pop = RNNPopulation(arch, act, len(nets), t.n_inputs, units, t.n_outputs, device=device, alpha=network["alpha"])
-    pop.initialize([init_seed(n) for n in nets], scheme=network["init"])
+    pop.initialize([init_seed(n) for n in nets], scheme=network["init"], options=dict(network["init_options"]))
+    snapshot_params, snapshot_count = _snapshot_settings(settings)
     train_settings = TrainSettings(iterations=settings["iterations"], batch_size=settings["batch_size"],
                                    eval_every=settings["eval_every"], optimizer=settings.get("optimizer", "sgd"),
-                                   stop_loss=settings.get("stop_loss"), sampling=settings.get("sampling", "random"))
+                                   stop_loss=settings.get("stop_loss"), sampling=settings.get("sampling", "random"),
+                                   snapshot_params=snapshot_params, snapshot_count=snapshot_count)
     trainer = PopulationTrainer(pop, t, [data_seed(n, settings["data_seed"]) for n in nets],
                                 Hyperparameters.from_records(records), train_settings, data.validation,
                                 trainable=network["trainable"], mask=network["mask"],
@@ -91,15 +116,22 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
             "wall_time_s": trainer.wall_time / len(nets),
             "pack_size": len(nets),
         }
+        snaps = trainer.snapshots(k)
         record = ModelRecord(
             spec=spec, config={**spec.as_config(), **base_config},
             params={n: v.cpu().numpy() for n, v in pop.network_params(k).items()},
             train_loss=trainer.train_loss[k], val_iterations=np.asarray(trainer.val_iterations),
             val_loss=np.asarray([v[k] for v in trainer.val_loss]), hyperparameters=records[k], summary=summary,
+            snapshots={} if snaps is None else {"iterations": snaps.iterations, **snaps.params},
+            snapshot_info={} if snaps is None else {"count": snapshot_count, "complete": snaps.complete,
+                                                    "note": snaps.note},
         )
         write_model(out / spec.id / "model.h5", record)
         if failed:
             log.warning("%s failed: %s", spec.id, trainer.failure_reason[k])
+        if snaps is not None and not snaps.complete:
+            log.warning("%s: %d of %d snapshots: %s", spec.id, len(snaps.iterations), len(trainer.snapshot_iterations),
+                        snaps.note)
     index = {n.id: k for k, n in enumerate(nets)}
     for twin in twins:
         k = index[twin.trained_id]

@@ -3,6 +3,12 @@
 Holds the full configuration (JSON attribute ``config``), parameters, loss curves, final
 train and validation loss, the accepted flag, the failure reason (empty when none), the
 hyperparameters, wall time, package version and git commit.
+
+Optionally (training setting ``snapshots``) the group ``snapshots/``: dataset ``iterations``
+[S] int64 (updates applied before each snapshot: 0 is the initialisation) and one float32
+dataset [S, ...] (gzip) per recorded parameter, with attributes ``count`` (the number asked
+for), ``complete`` (every scheduled iteration recorded) and ``note`` (why not, else empty).
+Files without it (all written before snapshots existed) read with empty ``snapshots``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ class ModelRecord:
     val_loss: np.ndarray
     hyperparameters: dict[str, float]
     summary: dict[str, Any] = field(default_factory=dict)  # accepted, failed, failure_reason, losses, wall time
+    # "iterations" [S] int64 and parameter name → [S, ...] float32; empty when none were recorded
+    snapshots: dict[str, np.ndarray] = field(default_factory=dict)
+    snapshot_info: dict[str, Any] = field(default_factory=dict)  # count, complete, note (with snapshots)
 
     @property
     def accepted(self) -> bool:
@@ -54,6 +63,35 @@ def write_model(path: str | os.PathLike, record: ModelRecord) -> None:
         f.attrs["hyperparameters"] = json.dumps(record.hyperparameters, sort_keys=True)
         for key in SUMMARY_KEYS:
             f.attrs[key] = record.summary[key]
+        if record.snapshots:
+            _write_snapshots(f.create_group("snapshots"), record.snapshots, record.snapshot_info)
+
+
+SNAPSHOT_INFO_KEYS = ("count", "complete", "note")
+
+
+def _write_snapshots(group, snapshots: dict[str, np.ndarray], info: dict[str, Any]) -> None:
+    if "iterations" not in snapshots:
+        raise ValueError("snapshots need their 'iterations'")
+    iterations = np.asarray(snapshots["iterations"], dtype=np.int64)
+    group.create_dataset("iterations", data=iterations)
+    for name, value in snapshots.items():
+        if name != "iterations":
+            value = np.asarray(value, dtype=np.float32)
+            if value.shape[:1] != iterations.shape:
+                raise ValueError(f"snapshots of {name!r} have shape {value.shape}, expected {len(iterations)} first")
+            group.create_dataset(name, data=value, compression="gzip")
+    group.attrs["count"] = int(info.get("count", len(iterations)))
+    group.attrs["complete"] = bool(info.get("complete", True))
+    group.attrs["note"] = str(info.get("note", ""))
+
+
+def _read_snapshots(f) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    if "snapshots" not in f:
+        return {}, {}
+    group = f["snapshots"]
+    info = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in group.attrs.items() if k in SNAPSHOT_INFO_KEYS}
+    return {name: ds[()] for name, ds in group.items()}, info
 
 
 def read_model(path: str | os.PathLike) -> ModelRecord:
@@ -62,6 +100,7 @@ def read_model(path: str | os.PathLike) -> ModelRecord:
         missing = [k for k in SUMMARY_KEYS if k not in f.attrs]
         if missing or "params" not in f:
             raise ForeignFileError(f"{path}: incomplete model file (missing {missing or ['params']})")
+        snapshots, snapshot_info = _read_snapshots(f)
         return ModelRecord(
             spec=spec_from_config(config),
             config=config,
@@ -71,6 +110,8 @@ def read_model(path: str | os.PathLike) -> ModelRecord:
             val_loss=f["loss/val"][()],
             hyperparameters=json.loads(f.attrs["hyperparameters"]),
             summary={k: (v.item() if isinstance(v, np.generic) else v) for k, v in ((k, f.attrs[k]) for k in SUMMARY_KEYS)},
+            snapshots=snapshots,
+            snapshot_info=snapshot_info,
         )
 
 
@@ -81,7 +122,7 @@ def spec_from_config(config: dict[str, Any]) -> NetworkSpec:
     settings = {k: config[k] for k in NETWORK_SETTINGS if k in config}
     if "trainable" in settings:
         settings["trainable"] = tuple(settings["trainable"])
-    return NetworkSpec(**spec_fields, **settings)
+    return NetworkSpec(**spec_fields, **settings)  # init_options: a mapping, normalised by the spec
 
 
 def population_from_records(records: Sequence[ModelRecord], dtype: torch.dtype = torch.float32,

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from .base import FIGURES, STUDIES, Figure, Job, Pack, PackAnalysis, Resources, Study, register_study, unregister_study
 from .space_of_solutions import SpaceOfSolutions
+from .training_change import TrainingChange
 from .universality import Universality
 
 register_study(Universality())
 register_study(SpaceOfSolutions())
+register_study(TrainingChange())
 
 __all__ = ["FIGURES", "STUDIES", "Figure", "Job", "Pack", "PackAnalysis", "Resources", "Study", "load_plugins",
            "register_study", "unregister_study"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .analyses import fixed_point_analysis
 from .base import RESULTS, Figure, Job, PackAnalysis, Resources, Study, net_file
 
 SIMILARITY_FIGURE_METRIC = "svcca"  # the metric the paper's figures draw
@@ -72,14 +73,7 @@ class Universality(Study):
 
     # ------------------------------------------------------------------ analyses
     def pack_analyses(self, config: dict, task: str) -> list[PackAnalysis]:
-        return [PackAnalysis(
-            name="fixed_points", outputs=("fixed_points.h5", "graph.h5"),
-            command="fixed-points --task {params.task} --task-data {input.task_data} --models {input.models} "
-                    "--out-fixed-points {output.fixed_points} --out-graphs {output.graph} "
-                    "--options {params.options:q}",
-            options=lambda c: c["dynamics"],
-            resources=Resources(threads=config["threads"]["train"], mem_mb=4000, runtime=60, gpu=True),
-        )]
+        return [fixed_point_analysis(config)]
 
     def similarity_tasks(self, config: dict) -> list[str]:
         return self.trained_tasks(config)

@@ -11,10 +11,19 @@ Per-task network settings (``NetworkSpec``): ``trainable`` names the parameters 
 (the others are frozen: requires_grad False, no L2, no momentum, no update); ``mask`` names a
 structural mask (:mod:`rnnatlas.models.masks`) whose entries are set to 0 when the trainer is
 built and stay exactly 0 after every step; ``noise_in`` / ``noise_rec`` are the stds of
-Gaussian noise added, in training only, to every input and to the state after every step
-(state_t = update(state_{t−1}, x_t + ξ_t) + η_t, the update leaky when α < 1). The noise is drawn from a per-network
-generator of its own (seeded from the data seed), so the training batches are those of the
-noise-free run and a network's noise does not depend on its pack. Validation is noise-free.
+Gaussian noise added, in training only, to every input and to every step's pre-activations
+(the input projection: for a vanilla cell h_t = φ(W_hh h_{t−1} + b_hh + W_ih (x_t + ξ_t) + b_ih + η_t),
+the update leaky when α < 1, so with noise_rec = sqrt(2/α)·σ this is the Euler step of
+τ dh/dt = −h + φ(… + sqrt(2τσ²)·white noise)). The noise is drawn from a per-network generator
+of its own (seeded from the data seed), so the training batches are those of the noise-free
+run and a network's noise does not depend on its pack. Validation is noise-free.
+
+Snapshots (``TrainSettings.snapshot_params`` / ``snapshot_count``): the named parameters of
+every network at ``snapshot_count`` iterations evenly spaced from 0 (the initialisation, after
+any mask) to ``iterations`` (the final parameters), copied only at those iterations. Iteration
+i means "after i updates". A network that stops early (``stop_loss``) or fails has snapshots
+at the scheduled iterations it reached plus one of its final (frozen) parameters at the
+iteration it stopped (:meth:`PopulationTrainer.snapshots` says so).
 """
 
 from __future__ import annotations
@@ -46,6 +55,29 @@ class TrainSettings:
     stop_loss: float | None = None  # stop a network once its training loss falls below this (per
     # batch with random sampling; over a whole epoch, the mean of its batches, with epoch sampling)
     sampling: str = "random"  # "random": task.sample per batch; "epochs": task.epoch_batches (fixed training set)
+    snapshot_params: tuple[str, ...] = ()  # parameters recorded during training (empty: no snapshots)
+    snapshot_count: int = 0  # how many, evenly spaced from iteration 0 to `iterations` inclusive
+
+
+def snapshot_schedule(count: int, iterations: int) -> np.ndarray:
+    """``count`` iterations evenly spaced from 0 to ``iterations`` inclusive, rounded to the
+    nearest integer (halves up), duplicates dropped (so fewer when count > iterations + 1)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+        raise ValueError(f"snapshot count must be an integer >= 2 (the initialisation and the end), got {count!r}")
+    steps = count - 1
+    return np.unique([(i * iterations * 2 + steps) // (2 * steps) for i in range(count)]).astype(np.int64)
+
+
+@dataclass
+class Snapshots:
+    """One network's recorded parameters: ``iterations`` [S] and ``params`` name → [S, ...];
+    ``complete`` is False (with a ``note`` saying why) when the network stopped before the
+    end of the schedule."""
+
+    iterations: np.ndarray
+    params: dict[str, np.ndarray]
+    complete: bool
+    note: str = ""
 
 
 SAMPLING = ("random", "epochs")
@@ -143,6 +175,7 @@ class PopulationTrainer:
         self._epoch_sum = torch.zeros(k, dtype=torch.float64, device=self.device)  # Σ batch loss × trials
         self._epoch_trials = 0
         self.wall_time = 0.0
+        self._setup_snapshots()
 
     # ------------------------------------------------------------------ data
     def _next_epoch_batch(self, k: int) -> TaskBatch:
@@ -163,22 +196,82 @@ class PopulationTrainer:
 
     def training_noise(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The batch's inputs ``[K, T, B, I]`` with input noise added, and the recurrent noise
-        ``[K, T, B, S]`` (None without it), each network's from its own noise generator."""
+        for the pre-activations ``[K, T, B, G·N]`` (None without it), each network's from its
+        own noise generator (input noise first, then recurrent noise, per network)."""
         if self.noise_generators is None:
             return inputs, None
         k, t, b, i = inputs.shape
         dtype = self.population.params["weight_hh"].dtype
-        s = self.population.state_dim
+        width = self.population.preactivation_dim
         x_noise, rec_noise = [], []
         for gen in self.noise_generators:
             if self.noise_in:
                 x_noise.append(torch.randn(t, b, i, generator=gen, dtype=dtype) * self.noise_in)
             if self.noise_rec:
-                rec_noise.append(torch.randn(t, b, s, generator=gen, dtype=dtype) * self.noise_rec)
+                rec_noise.append(torch.randn(t, b, width, generator=gen, dtype=dtype) * self.noise_rec)
         if x_noise:
             inputs = inputs + torch.stack(x_noise).to(device=self.device, dtype=inputs.dtype)
         noise = torch.stack(rec_noise).to(self.device) if rec_noise else None
         return inputs, noise
+
+    # ------------------------------------------------------------------ snapshots
+    def _setup_snapshots(self) -> None:
+        """The schedule and per-network records; records iteration 0 (the initialisation)."""
+        s = self.settings
+        self._updates = np.zeros(self.population.n_networks, dtype=np.int64)  # updates applied, per network
+        self._snapshots: list[list[tuple[int, dict[str, torch.Tensor]]]] | None = None
+        if not s.snapshot_params and not s.snapshot_count:
+            return
+        if not s.snapshot_params:
+            raise ValueError("snapshots need at least one parameter name")
+        unknown = sorted(set(s.snapshot_params) - set(self.population.params))
+        if unknown:
+            raise ValueError(f"snapshots name unknown parameters {unknown}; parameters of "
+                             f"{self.population.arch}: {', '.join(self.population.params)}")
+        self.snapshot_iterations = snapshot_schedule(s.snapshot_count, s.iterations)
+        self._snapshot_set = set(self.snapshot_iterations.tolist())
+        self._snapshots = [[] for _ in range(self.population.n_networks)]
+        self._record(np.arange(self.population.n_networks))
+
+    @torch.no_grad()
+    def _record(self, networks: np.ndarray) -> None:
+        """Copy the snapshot parameters of ``networks`` now, at each one's update count."""
+        if len(networks) == 0:
+            return
+        index = torch.as_tensor(networks, dtype=torch.long, device=self.device)
+        copies = {name: self.population.params[name].detach()[index].cpu()  # indexing copies
+                  for name in self.settings.snapshot_params}
+        for j, k in enumerate(networks.tolist()):
+            self._snapshots[k].append((int(self._updates[k]), {name: c[j] for name, c in copies.items()}))
+
+    def _snapshot_step(self, updated: np.ndarray, ended: np.ndarray) -> None:
+        """After an iteration: count the updates, record the networks that reached a scheduled
+        iteration and those that stopped now (their final parameters) unless just recorded."""
+        self._updates[updated] += 1
+        if self._snapshots is None:
+            return
+        due = [k for k in np.flatnonzero(updated | ended)
+               if (updated[k] and int(self._updates[k]) in self._snapshot_set)
+               or (ended[k] and self._snapshots[k][-1][0] != int(self._updates[k]))]
+        self._record(np.asarray(due, dtype=np.int64))
+
+    def snapshots(self, k: int) -> Snapshots | None:
+        """Network k's snapshots (None when none were asked for)."""
+        if self._snapshots is None:
+            return None
+        records = self._snapshots[k]
+        iterations = np.asarray([it for it, _ in records], dtype=np.int64)
+        params = {name: torch.stack([values[name] for _, values in records]).numpy()
+                  for name in self.settings.snapshot_params}
+        complete = np.array_equal(iterations, self.snapshot_iterations)
+        note = ""
+        if not complete:
+            why = (f"failed ({self.failure_reason[k]})" if self.failed[k]
+                   else "converged (training loss below stop_loss)" if self.stopped_at[k] >= 0
+                   else "training has not reached the end of the schedule")
+            note = (f"{why}: stopped after {int(self._updates[k])} of {self.settings.iterations} iterations; "
+                    f"snapshots at the scheduled iterations up to then, the last its final parameters")
+        return Snapshots(iterations, params, complete, note)
 
     # ------------------------------------------------------------------ loop
     def _fail(self, k: int, reason: str) -> None:
@@ -193,6 +286,7 @@ class PopulationTrainer:
         start = time.perf_counter()
         while self.iteration < until and bool(self.active.any()):
             it = self.iteration
+            started = self.active.cpu().numpy().copy()
             batch = self.sample_batch()
             if self.noise_generators is None:
                 outputs, _ = self.population(batch.inputs)
@@ -209,10 +303,12 @@ class PopulationTrainer:
             for k in torch.nonzero(diverged).flatten().tolist():
                 self._fail(k, f"non-finite gradient or parameter update at iteration {it}")
             values = loss.detach().cpu().numpy()
-            was_active = self.active.cpu().numpy()
+            was_active = self.active.cpu().numpy().copy()  # the networks updated in this iteration (a copy:
+            # on the CPU .numpy() shares memory with self.active, which _stop_converged changes)
             self.train_loss[was_active, it] = values[was_active]
             if self.settings.stop_loss is not None:
                 self._stop_converged(it, loss.detach(), batch.inputs.shape[2])
+            self._snapshot_step(was_active, started & ~self.active.cpu().numpy())
             self.iteration += 1
             if self.validation is not None and self.iteration % self.settings.eval_every == 0:
                 self.record_validation()
@@ -292,5 +388,7 @@ class PopulationTrainer:
         new.failure_reason = [self.failure_reason[i] for i in idx]
         new.stopped_at = self.stopped_at[idx].copy()
         new._epoch_sum = self._epoch_sum[index.to(self.device)].clone()
+        new._updates = self._updates[idx].copy()
+        new._snapshots = [list(self._snapshots[i]) for i in idx] if self._snapshots is not None else None
         return new
 
