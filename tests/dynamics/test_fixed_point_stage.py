@@ -4,12 +4,16 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
+from rnnatlas.dynamics.population_analysis import probe_states
 from rnnatlas.ids import NetworkSpec
 from rnnatlas.stages import fixed_points, task_data, train
+from rnnatlas.stages.common import read_pack
 from rnnatlas.store.fixed_point_file import read_fixed_points
 from rnnatlas.store.graph_file import read_graph
 from rnnatlas.store.h5io import ForeignFileError
+from rnnatlas.store.model_file import population_from_records
 
 SETTINGS = {"iterations": 800, "batch_size": 64, "eval_every": 200, "optimizer": "sgd", "accept_val_loss": 0.05,
             "data_seed": 0, "hyperparameters": {"learning_rate": 0.1, "momentum": 0.9, "clip": 1.0, "decay": 0.3}}
@@ -56,6 +60,43 @@ def test_transition_graph_of_trained_flipflop(flipflop_net):
     # canonical order: readout codes are sorted lexicographically
     codes = [tuple(c) for c in np.clip(np.rint(g["node_readout"]), -1, 1)]
     assert codes == sorted(codes)
+
+
+def test_every_attractor_that_simulation_reaches_is_a_stable_fixed_point(flipflop_net):
+    """Independent of the stage's own bookkeeping: run every probe state forward (no input) for
+    longer than the stage does; each settled end lies next to a stable fixed point in the file."""
+    root, net = flipflop_net
+    _, fp, attrs = read_fixed_points(net / "fixed_points.h5")
+    data, records = read_pack("flipflop", str(root / "task_data.h5"), [str(net / "model.h5")])
+    pop = population_from_records(records, dtype=torch.float64)
+    states = probe_states(pop, data.probe.batch.inputs.to(torch.float64))  # [1, B, T, S]
+    h = states[:, :, ::5].reshape(1, -1, states.shape[-1])
+    x = torch.zeros(1, h.shape[1], data.conditions.shape[1], dtype=torch.float64)
+    with torch.no_grad():
+        for _ in range(2000):
+            new = pop.step(h, x)
+            speed = (new - h).pow(2).mean(-1).sqrt()
+            h = new
+    ends = h[0][speed[0] <= 5e-5].numpy()
+    assert len(ends) > 0.9 * h.shape[1]
+    stable = fp["h"][fp["stability"] == "stable"]
+    nearest = np.linalg.norm(ends[:, None] - stable[None], axis=-1).min(1)
+    assert nearest.max() < 1e-2
+    # the stage's own check agrees, and each stable point is reached by some forward run
+    check = attrs["attractors"]
+    assert check["n_missed"] == 0 and check["n_settled"] > 0
+    assert check["n_found"] == check["n_settled"] and check["n_fixed_points_reached"] == 8
+    assert (fp["n_forward_runs"][fp["stability"] == "stable"] > 0).all()
+
+
+def test_slow_points_carry_no_stability_class(flipflop_net):
+    _, net = flipflop_net
+    _, fp, _ = read_fixed_points(net / "fixed_points.h5")
+    slow = fp["is_slow"]
+    assert ((fp["stability"] == "slow") == slow).all()
+    assert (fp["n_unstable"][slow] == -1).all() and (fp["n_unstable"][~slow] >= 0).all()
+    # so counting n_unstable == 0 gives exactly the stable fixed points
+    assert ((fp["n_unstable"] == 0) == ((fp["stability"] == "stable") & ~slow)).all()
 
 
 def test_missing_or_foreign_model_file_is_named(flipflop_net, tmp_path):

@@ -214,6 +214,26 @@ def test_no_fixed_point_reports_best_q_and_slow_point():
     assert (dropped.start_point == -1).all()
 
 
+def test_stall_rule_stops_creeping_starts_and_leaves_converging_ones_alone():
+    """F(h) = h − c·h³: q = ½c²h⁶ is flat, Adam's progress slow; a start whose q did not fall
+    by the asked factor over a window stops at the window's end as a slow point. The reference
+    fixture (fast convergence) is unchanged by a 2× rule."""
+    creep = lambda h, x: h - 1e-3 * h**3  # noqa: E731
+    h0 = torch.linspace(0.5, 1.0, 6, dtype=D).view(1, 6, 1)
+    opts = dict(max_iters=4000, newton_steps=0, tol_q=1e-20)
+    plain = find_fixed_points(creep, torch.zeros(1, dtype=D), h0, **opts)
+    stalled = find_fixed_points(creep, torch.zeros(1, dtype=D), h0, stall_iters=100, stall_ratio=1e-3, **opts)
+    assert (plain.start_iters > 1000).all() and (stalled.start_iters < plain.start_iters).all()
+    assert (stalled.start_iters % 100 == 0).all() and stalled.is_slow.all()
+    assert stalled.options["stall_iters"] == 100 and plain.q.max() < stalled.q.min()
+    w = torch.tensor(reference_weights(3), dtype=D)[None]
+    step = lambda h, x: torch.tanh(h @ w.transpose(-1, -2))  # noqa: E731
+    a = find_fixed_points(step, torch.zeros(1, dtype=D), grid(3)[None])
+    b = find_fixed_points(step, torch.zeros(1, dtype=D), grid(3)[None], stall_iters=100)
+    torch.testing.assert_close(a.h, b.h, rtol=0, atol=0)
+    assert torch.equal(a.start_iters, b.start_iters)
+
+
 def test_distance_outliers_are_dropped_and_counted():
     """Network 1's only fixed point lies far outside its starts' cloud; network 0's does not."""
     a = torch.zeros(2, 2, 2, dtype=D)

@@ -31,6 +31,36 @@ def test_transition_graph_of_a_designed_bistable_system():
     assert math.isclose(float(g.radius[0]), 0.1 * a * math.sqrt(2))  # 0.1 × smallest separation (0 to a corner)
 
 
+def _rotating_bistable_step(h, x):
+    """Two networks of one batch: the bistable map, and a slower one with a rotation (runs spiral in)."""
+    out = torch.tanh(2 * h)
+    rot = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=h.dtype)
+    slow = h + 0.05 * (out - h) + 0.02 * (out - h) @ rot
+    return torch.stack([out[0], slow[1]])
+
+
+def test_transition_graph_stops_early_with_the_same_graph():
+    a = 0.9575040240772687
+    corners = [[-a, -a], [-a, a], [0.0, 0.0], [a, -a], [a, a]]
+    nodes = torch.tensor([corners, corners], dtype=torch.float64)
+    x = torch.zeros(2, 5, 1, dtype=torch.float64)
+    stable = torch.tensor([[True, True, False, True, True]] * 2)
+
+    def both(mask):
+        runs = [transition_graphs(_rotating_bistable_step, nodes, x, mask, stable=s, n_perturbations=200,
+                                  n_steps=1500, generator=torch.Generator().manual_seed(1)) for s in (None, stable)]
+        torch.testing.assert_close(runs[1].adjacency, runs[0].adjacency, rtol=0, atol=0)
+        torch.testing.assert_close(runs[1].unsettled, runs[0].unsettled, rtol=0, atol=0)
+        return runs
+
+    full, early = both(torch.ones(2, 5, dtype=torch.bool))
+    assert full.n_steps_run == 1500 and early.n_steps_run < 500
+    np.testing.assert_allclose(early.adjacency[:, 2, [0, 1, 3, 4]].numpy(), 0.25, atol=0.08)
+    # network 1 lacks its last corner: runs there never arrive, so the batch runs to the end
+    full, early = both(torch.tensor([[True] * 5, [True, True, True, True, False]]))
+    assert early.n_steps_run == 1500
+
+
 def test_readout_order_uses_the_symbolic_code_first():
     z = np.array([[0.98, -1.02], [-0.97, 0.1], [-1.03, 0.99], [1.01, 1.0], [0.02, -0.3]])
     order = readout_order(z)

@@ -176,6 +176,8 @@ def find_fixed_points(
     q_threshold: float | None = None,
     drop_slow: bool = False,
     compact_fraction: float = 0.9,
+    stall_iters: int = 0,
+    stall_ratio: float = 0.5,
 ) -> FixedPointResult:
     """Find fixed points (and slow points) of every network of a population in one call.
 
@@ -198,7 +200,10 @@ def find_fixed_points(
     near a pitchfork, and 1 of 5 of a random tanh network, that lr 0.1 finds, at equal
     iteration counts; eps 1e-8 was no faster and stalled more on flat directions).
     A point stops on its own when q < ``tol_q`` (1e-12), |Δq| <
-    ``tol_dq`` (1e-20) or after ``max_iters`` (5,000) iterations; stopped points are frozen
+    ``tol_dq`` (1e-20) or after ``max_iters`` (5,000) iterations, or, with ``stall_iters`` > 0,
+    when its q fell by less than a factor ``stall_ratio`` over the last ``stall_iters`` iterations
+    (a point creeping along a slow manifold: it ends as a slow point, or the Newton polish takes
+    it the rest of the way); stopped points are frozen
     and, once the largest per-network count of running points drops below
     ``compact_fraction`` (0.9) of the batch, removed from it.
 
@@ -229,6 +234,7 @@ def find_fixed_points(
     h_a, q_a, it_a = _adam_search(
         step, x, h0, lr=lr, betas=adam_betas, eps=adam_eps, lr_decrease=lr_decrease, lr_increase=lr_increase,
         patience=lr_patience, tol_q=tol_q, tol_dq=tol_dq, max_iters=max_iters, compact_fraction=compact_fraction,
+        stall_iters=stall_iters, stall_ratio=stall_ratio,
     )
 
     # Distance outliers, relative to the centroid of each network's starts.
@@ -303,6 +309,7 @@ def find_fixed_points(
             lr_patience=lr_patience, tol_q=tol_q, tol_dq=tol_dq, max_iters=max_iters, newton_steps=newton_steps,
             polish_dtype=str(dtype_p), unique_tol=unique_tol, exclude_distance_outliers=exclude_distance_outliers,
             outlier_distance_scale=outlier_distance_scale, q_threshold=q_thr, drop_slow=drop_slow,
+            stall_iters=stall_iters, stall_ratio=stall_ratio,
         ),
     )
 
@@ -328,7 +335,7 @@ def _residual_q(step: StepFn, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- Adam
 def _adam_search(step, x, h0, *, lr, betas, eps, lr_decrease, lr_increase, patience, tol_q, tol_dq,
-                 max_iters, compact_fraction):
+                 max_iters, compact_fraction, stall_iters=0, stall_ratio=0.5):
     """Per-point Adam with per-point adaptive rates and stopping; returns final h, q, iterations.
 
     The loop is dispatch-bound once few points are left, so its bookkeeping is kept to a few
@@ -354,6 +361,7 @@ def _adam_search(step, x, h0, *, lr, betas, eps, lr_decrease, lr_increase, patie
     n_dec = torch.zeros((k, m), dtype=torch.long, device=dev)
     since = torch.zeros((k, m), dtype=torch.long, device=dev)
     q_prev = torch.full((k, m), math.inf, dtype=dt, device=dev)
+    q_mark = torch.full((k, m), math.inf, dtype=dt, device=dev)  # q at the start of the stall window
     alive = torch.ones((k, m), dtype=torch.bool, device=dev)
     it = 0
     while True:
@@ -366,6 +374,10 @@ def _adam_search(step, x, h0, *, lr, betas, eps, lr_decrease, lr_increase, patie
             done = alive
         else:  # NaN/inf q fail every comparison below, so they stop too
             going = (q >= tol_q) & ((q - q_prev).abs() >= tol_dq) & (q < math.inf)
+            if stall_iters > 0 and it % stall_iters == 0:
+                if it > 0:
+                    going &= q <= stall_ratio * q_mark
+                q_mark = q.clone()
             done = alive & ~going
         if bool(done.any()):
             dk, dj = done.nonzero(as_tuple=True)
@@ -380,8 +392,8 @@ def _adam_search(step, x, h0, *, lr, betas, eps, lr_decrease, lr_increase, patie
             if n_alive <= compact_fraction * alive.shape[1]:
                 keep = torch.argsort((~alive).to(torch.int8), dim=1, stable=True)[:, :n_alive]
                 h, xw, m1, m2, ring, g = (_take(t, keep) for t in (h, xw, m1, m2, ring, g))
-                rate, n_dec, since, q_prev, alive, pos, q = (
-                    torch.gather(t, 1, keep) for t in (rate, n_dec, since, q_prev, alive, pos, q))
+                rate, n_dec, since, q_prev, q_mark, alive, pos, q = (
+                    torch.gather(t, 1, keep) for t in (rate, n_dec, since, q_prev, q_mark, alive, pos, q))
         # Adaptive rate per point: FixedPointFinder's schedule applied to each point's own q.
         ready = since >= patience
         worse = ready & (q > ring.amax(-1))  # NaN (unfilled) entries make this False

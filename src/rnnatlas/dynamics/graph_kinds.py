@@ -95,12 +95,14 @@ def _transition(ctx: GraphContext) -> list[tuple[dict, dict]]:
     pop64 = ctx.pop64
     h, mask = _pad([p.h[o] for p, o in zip(ctx.points, order)], pop64.state_dim)
     x, _ = _pad([p.x[o] for p, o in zip(ctx.points, order)], pop64.n_inputs)
+    stable, _ = _pad([(p.stability[o] == "stable")[:, None] for p, o in zip(ctx.points, order)], 1)
     gen = torch.Generator().manual_seed(ctx.seed)
     dev = pop64.params["weight_hh"].device
     graphs = transition_graphs(
         pop64.step, torch.as_tensor(h, device=dev), torch.as_tensor(x, device=dev), torch.as_tensor(mask, device=dev),
+        stable=torch.as_tensor(stable[..., 0] > 0, device=dev),
         n_perturbations=ctx.opts["n_perturbations"], radius_fraction=ctx.opts["perturbation_fraction"],
-        n_steps=ctx.opts["transition_steps"], generator=gen,
+        n_steps=ctx.opts["transition_steps"], settle_speed=ctx.opts["settle_speed"], generator=gen,
     )
     out = []
     for k, (p, o) in enumerate(zip(ctx.points, order)):
@@ -170,7 +172,8 @@ def _line_attractor(ctx: GraphContext) -> list[tuple[dict, dict]]:
     conditions = torch.as_tensor(data.conditions, dtype=states.dtype, device=states.device)
     h0 = states[:, torch.as_tensor(trials, device=states.device), -1]
     x0 = conditions[torch.as_tensor(trial_cond[trials], device=states.device)].expand(h0.shape[0], -1, -1)
-    result = polished_search(ctx.pop, pop64, x0, h0, tol_q=opts["tol_q"], max_iters=opts["max_iters"], unique_tol=0.0,
+    result = polished_search(ctx.pop, pop64, x0, h0, tol_q=opts["tol_q"], max_iters=opts["max_iters"],
+                             stall_iters=opts["stall_iters"], unique_tol=0.0,
                              outlier_distance_scale=opts["outlier_distance_scale"])
     h, x, mask = result.padded()
     h, x = h.to(torch.float64), x.to(torch.float64)

@@ -48,12 +48,13 @@ class TransitionGraphs:
     adjacency: torch.Tensor  # [K, P, P] fraction of runs from node i that end at node j
     unsettled: torch.Tensor  # [K, P] fraction of runs from node i still moving at the end
     radius: torch.Tensor  # [K] perturbation size used for each network
+    n_steps_run: int = 0  # steps simulated before every run had arrived (at most n_steps)
 
 
 def transition_graphs(
-    step: StepFn, h: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, *, n_perturbations: int = 100,
-    radius_fraction: float = 0.1, n_steps: int = 1000, settle_speed: float = 5e-5,
-    generator: torch.Generator | None = None,
+    step: StepFn, h: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, *, stable: torch.Tensor | None = None,
+    n_perturbations: int = 100, radius_fraction: float = 0.1, n_steps: int = 1000, settle_speed: float = 5e-5,
+    check_every: int = 10, compact_fraction: float = 0.75, generator: torch.Generator | None = None,
 ) -> TransitionGraphs:
     """Perturb every node of every network and simulate ``step`` under the node's input.
 
@@ -61,9 +62,16 @@ def transition_graphs(
     are uniformly random directions of length ``radius_fraction`` × the smallest distance
     between two nodes of that network (so a run never starts in another node's neighbourhood;
     a network with one node uses ``radius_fraction`` × its norm, or ``radius_fraction``).
-    Runs last ``n_steps`` (a slow saddle needs hundreds of steps to be left) and end at the
-    nearest node; a run whose last step is still faster than ``settle_speed`` (root mean
+    Runs last at most ``n_steps`` (a slow saddle needs hundreds of steps to be left) and end at
+    the nearest node; a run whose last step is still faster than ``settle_speed`` (root mean
     square over units, the criterion of Turner et al.) is counted as unsettled instead.
+
+    All runs of all nodes of all networks are one batch. With ``stable`` (``[K, P]``, the nodes
+    that attract), a run has *arrived* once it is settled and closer to a stable node than the
+    perturbation radius; arrived runs are recorded and leave the batch (checked every
+    ``check_every`` steps, the batch compacted once the largest per-network count of running
+    runs falls below ``compact_fraction`` of its width), and the simulation stops when every
+    run has arrived. Without ``stable`` every run lasts ``n_steps``.
     """
     k, p, s = h.shape
     mask = mask.to(torch.bool)
@@ -79,18 +87,62 @@ def transition_graphs(
     direction = direction / direction.norm(dim=-1, keepdim=True)
     state = (h.unsqueeze(2) + radius.view(k, 1, 1, 1) * direction).reshape(k, p * r, s)
     inputs = x.unsqueeze(2).expand(k, p, r, x.shape[-1]).reshape(k, p * r, -1)
+    end = torch.zeros((k, p * r), dtype=torch.long, device=h.device)
+    settled = torch.zeros((k, p * r), dtype=torch.bool, device=h.device)
+    runs = _Runs(state, inputs, p * r)
+    attract = None if stable is None else (stable.to(torch.bool) & mask)
+    i = 0
     with torch.no_grad():
-        for _ in range(n_steps):
-            new = step(state, inputs)
-            speed = (new - state).pow(2).mean(-1).sqrt()
-            state = new
-    ends = torch.where(mask.unsqueeze(1), torch.cdist(state, h), big).argmin(-1).view(k, p, r)
-    settled = (speed <= settle_speed).view(k, p, r) & torch.isfinite(speed).view(k, p, r)
+        for i in range(1, n_steps + 1):
+            new = step(runs.state, runs.inputs)
+            speed = (new - runs.state).pow(2).mean(-1).sqrt()
+            runs.state = new
+            last = i == n_steps
+            if not (last or (attract is not None and i % check_every == 0)):
+                continue
+            d = torch.cdist(runs.state, h)  # [K, W, P]
+            nearest = torch.where(mask.unsqueeze(1), d, big).argmin(-1)
+            calm = (speed <= settle_speed) & torch.isfinite(speed)
+            if last:
+                done = runs.alive
+            else:
+                near = torch.where(attract.unsqueeze(1), d, big).amin(-1) < radius.view(k, 1)
+                done = runs.alive & calm & near
+            dk, dj = done.nonzero(as_tuple=True)
+            end[dk, runs.pos[dk, dj]] = nearest[dk, dj]
+            settled[dk, runs.pos[dk, dj]] = calm[dk, dj]
+            if not runs.retire(done, compact_fraction):
+                break
+    ends, settled = end.view(k, p, r), settled.view(k, p, r)
     counts = torch.zeros((k, p, p), dtype=torch.float64, device=h.device)
     counts.scatter_add_(2, ends, settled.to(torch.float64))
     adjacency = torch.where(mask.unsqueeze(-1) & mask.unsqueeze(1), counts / r, 0.0)
     unsettled = torch.where(mask, 1 - settled.to(torch.float64).mean(-1), 0.0)
-    return TransitionGraphs(adjacency, unsettled, radius)
+    return TransitionGraphs(adjacency, unsettled, radius, i)
+
+
+class _Runs:
+    """The batch of runs still moving, ``[K, W, ·]``; ``pos`` maps a row to its original run."""
+
+    def __init__(self, state: torch.Tensor, inputs: torch.Tensor, width: int):
+        k = state.shape[0]
+        self.state, self.inputs = state, inputs
+        self.pos = torch.arange(width, device=state.device).expand(k, width).clone()
+        self.alive = torch.ones((k, width), dtype=torch.bool, device=state.device)
+
+    def retire(self, done: torch.Tensor, compact_fraction: float) -> bool:
+        """Mark ``done`` rows finished; compact the batch when it pays; False when none is left."""
+        self.alive &= ~done
+        n_alive = int(self.alive.sum(1).max())
+        if n_alive == 0:
+            return False
+        if n_alive <= compact_fraction * self.alive.shape[1]:
+            keep = torch.argsort((~self.alive).to(torch.int8), dim=1, stable=True)[:, :n_alive]
+            rows = keep.unsqueeze(-1)
+            self.state = torch.gather(self.state, 1, rows.expand(-1, -1, self.state.shape[-1]))
+            self.inputs = torch.gather(self.inputs, 1, rows.expand(-1, -1, self.inputs.shape[-1]))
+            self.pos, self.alive = torch.gather(self.pos, 1, keep), torch.gather(self.alive, 1, keep)
+        return True
 
 
 def nearest_neighbour_graph(h: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:

@@ -45,6 +45,8 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
             "n_fixed": int(fixed.sum()),
             "n_stable": int(((arrays["stability"] == "stable") & fixed).sum()) if len(fixed) else 0,
             "n_nodes": int(gattrs["n_nodes"]),
+            # forward runs that settled at an attractor not among the stable fixed points
+            "n_attractor_runs_missed": int(attrs.get("attractors", {}).get("n_missed", 0)),
         })
     studied = [i for i, row in enumerate(table) if row["trained"] and row["accepted"] and row["analysed"]]
     modal = modal_count([table[i]["n_nodes"] for i in studied])
@@ -63,6 +65,7 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
         "modal_node_count": modal,
         "n_set_aside_node_count": len(set_aside),
         "set_aside": set_aside,
+        "n_studied_missing_an_attractor": sum(table[i]["n_attractor_runs_missed"] > 0 for i in studied),
     }
     expected = data.task.expected_stable_points()
     if expected is not None:

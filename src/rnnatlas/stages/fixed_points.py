@@ -28,8 +28,12 @@ from .common import log, read_pack
 DEFAULTS = {
     "n_initial_states": 1024,  # per network, split evenly over the task's conditions
     "noise_scale": 0.5,
+    "forward_fraction": 0.25,  # share of the starts that are end states of forward runs under x*
+    "forward_steps": 500,
+    "settle_speed": 5e-5,  # rms step below which a run has settled (forward runs, transition graphs)
     "tol_q": 1e-12,
     "max_iters": 5000,
+    "stall_iters": 500,  # a start whose q fell less than 2x over this many iterations stops (0: never)
     "unique_tol": 1e-3,
     "outlier_distance_scale": 10.0,
     "margin": 1e-3,
@@ -64,20 +68,26 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
     pop64 = population_from_records(recs, dtype=torch.float64, device=device)
     states = probe_states(pop, data.probe.batch.inputs)  # once: starts and the graph kinds use it
     gen = torch.Generator().manual_seed(stable_seed(data.task.name, "fixed_points", opts["seed"], *ids))
-    points, result = search_population(pop, pop64, data.task, data.probe.labels, data.conditions, states, opts, gen)
+    points, result, checks = search_population(pop, pop64, data.task, data.probe.labels, data.conditions, states,
+                                               opts, gen)
     iters = result.start_iters.float()
+    t_search = time.time() - t0
     log.info("%s: searched %d starts x %d networks in %.1f s (Adam iterations: median %d, max %d)", task,
-             iters.shape[1], iters.shape[0], time.time() - t0, int(iters.median()), int(iters.max()))
+             iters.shape[1], iters.shape[0], t_search, int(iters.median()), int(iters.max()))
     graph_seed = stable_seed(data.task.name, "graph", opts["seed"], *ids)
     graphs = kind.build(GraphContext(pop, pop64, data, opts, points, states, graph_seed))
+    t_graph = time.time() - t0 - t_search
     for j, k in enumerate(usable):
         base = {"accepted": records[k].accepted, "analysed": True, "reason": "", "options": opts}
-        _write_points(fp_paths[k], records[k], points[j], result, j, base, opts["store_eigenvectors"])
+        _write_points(fp_paths[k], records[k], points[j], result, j, {**base, "attractors": checks[j].as_attrs()},
+                      opts["store_eigenvectors"])
         arrays, attrs = graphs[j]
         write_graph(graph_paths[k], records[k].config, arrays, {**base, **attrs})
-        log.info("%s %s: %s; graph %s with %d nodes", task, records[k].spec.id, result.summary(j),
-                 kind.name, len(arrays["adjacency"]))
-    log.info("%s: analysed %d networks in %.1f s", task, len(usable), time.time() - t0)
+        log.info("%s %s: %s; forward runs: %d settled, %d at stable points, %d missed; graph %s with %d nodes",
+                 task, records[k].spec.id, result.summary(j), checks[j].n_settled, checks[j].n_found,
+                 checks[j].n_missed, kind.name, len(arrays["adjacency"]))
+    log.info("%s: analysed %d networks in %.1f s (search and linearisation %.1f s, graphs %.1f s, files %.1f s)",
+             task, len(usable), time.time() - t0, t_search, t_graph, time.time() - t0 - t_search - t_graph)
 
 
 # --------------------------------------------------------------------------- files
@@ -86,7 +96,7 @@ def _write_points(path, record: ModelRecord, pts: Points, result, k: int, base: 
     arrays = {
         "h": pts.h, "x": pts.x, "q": pts.q, "is_slow": nfp.is_slow.cpu().numpy(), "condition": pts.condition,
         "readout": pts.readout, "eigenvalues": pts.eigenvalues, "n_unstable": pts.n_unstable,
-        "stability": pts.stability, "input_jacobian": pts.input_jacobian,
+        "stability": pts.stability, "input_jacobian": pts.input_jacobian, "n_forward_runs": pts.n_forward_runs,
     }
     if eigenvectors:  # slow points (often hundreds along a line attractor) get NaN, which gzip makes ~free
         slow = arrays["is_slow"][:, None, None]

@@ -57,6 +57,9 @@ def read_config(f: h5py.File) -> dict[str, Any]:
     return json.loads(f.attrs["config"])
 
 
+_JSON_ATTRS = "json_attrs"  # names of the attributes stored as JSON (dicts), decoded on reading
+
+
 def write_arrays(path: str | os.PathLike, kind: str, config: dict[str, Any], arrays: dict[str, Any],
                  attrs: dict[str, Any]) -> None:
     """An rnnatlas file of flat datasets (strings stored as bytes) and scalar or dict attributes."""
@@ -67,8 +70,10 @@ def write_arrays(path: str | os.PathLike, kind: str, config: dict[str, Any], arr
                 f.create_dataset(name, data=value.astype("S"))
             else:
                 f.create_dataset(name, data=value, compression="gzip" if value.size > 4096 else None)
+        encoded = sorted(key for key, value in attrs.items() if isinstance(value, dict))
         for key, value in attrs.items():
             f.attrs[key] = json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
+        f.attrs[_JSON_ATTRS] = json.dumps(encoded)
 
 
 def read_arrays(path: str | os.PathLike, kind: str, required: tuple[str, ...] = (),
@@ -83,6 +88,7 @@ def read_arrays(path: str | os.PathLike, kind: str, required: tuple[str, ...] = 
             if name not in skip:
                 value = ds[()]
                 arrays[name] = value.astype(str) if value.dtype.kind == "S" else value
-        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items()}
-        attrs["options"] = json.loads(attrs.get("options", "{}"))
+        attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in f.attrs.items() if k != _JSON_ATTRS}
+        for key in set(json.loads(f.attrs.get(_JSON_ATTRS, "[]"))) | {"options"}:
+            attrs[key] = json.loads(attrs.get(key, "{}"))
         return read_config(f), arrays, attrs
