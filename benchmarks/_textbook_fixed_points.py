@@ -14,7 +14,8 @@ written from its description, not from its code:
 - Jacobians by autograd and an eigendecomposition at every unique point.
 
 Everything in torch, float32 for the search (as the project's search), float64 for q
-re-evaluation, Jacobians and eigenvalues. Not included: FixedPointFinder's adaptive gradient-norm
+re-evaluation, Jacobians and eigenvalues, on the device of the starts ``h0`` (CPU or CUDA; the
+network's step must live there too); the duplicate merge's greedy pass runs on the host. Not included: FixedPointFinder's adaptive gradient-norm
 clipping (TF version) and its minimum learning rate; neither changes the joint stopping rule,
 which is what sets the reference's iteration count.
 """
@@ -107,7 +108,7 @@ def _newton64(step64: StepFn, h: torch.Tensor, x: torch.Tensor, n_steps: int = 6
         j = jacobians(step64, h, x)
         with torch.no_grad():
             r = step64(h, x) - h
-            eye = torch.eye(h.shape[-1], dtype=h.dtype)
+            eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
             delta = torch.linalg.lstsq(j - eye, -r.unsqueeze(-1)).solution.squeeze(-1)
             cand = h + torch.nan_to_num(delta)
             qc = _q(step64, cand, x)
@@ -123,17 +124,21 @@ def jacobians(step: StepFn, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     hh = h.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         out = step(hh, x)
-        eye = torch.eye(s, dtype=out.dtype).view(s, 1, 1, s).expand(s, *out.shape)
+        eye = torch.eye(s, dtype=out.dtype, device=out.device).view(s, 1, 1, s).expand(s, *out.shape)
         (rows,) = torch.autograd.grad(out, hh, grad_outputs=eye, is_grads_batched=True)
     return rows.permute(1, 2, 0, 3)  # [1, P, S(out), S(in)]
 
 
-def _unique(h: torch.Tensor, x: torch.Tensor, q: torch.Tensor, tol: float) -> np.ndarray:
-    """Greedy by increasing q: keep a point unless a kept point of the same x* is within tol."""
-    order = torch.argsort(q).numpy()
-    xn = x.numpy()
-    hs = h[order].double()
-    dist = torch.cdist(hs, hs, compute_mode="donot_use_mm_for_euclid_dist").numpy()  # exact, not via ‖a‖²+‖b‖²−2ab
+def _unique(h: torch.Tensor, x: torch.Tensor, q: torch.Tensor, tol: float) -> torch.Tensor:
+    """Greedy by increasing q: keep a point unless a kept point of the same x* is within tol.
+
+    Returns the kept rows' indices as a long tensor on the device of ``h``."""
+    order_t = torch.argsort(q)
+    order = order_t.cpu().numpy()
+    xn = x.cpu().numpy()
+    hs = h[order_t].double()
+    # exact, not via ‖a‖²+‖b‖²−2ab
+    dist = torch.cdist(hs, hs, compute_mode="donot_use_mm_for_euclid_dist").cpu().numpy()
     same_x = (np.abs(xn[order][:, None, :] - xn[order][None, :, :]).max(-1) == 0)
     near = (dist < tol) & same_x
     removed = np.zeros(len(order), dtype=bool)
@@ -143,7 +148,7 @@ def _unique(h: torch.Tensor, x: torch.Tensor, q: torch.Tensor, tol: float) -> np
             continue
         keep.append(order[i])
         removed |= near[i]
-    return np.asarray(keep, dtype=np.int64)
+    return torch.as_tensor(np.asarray(keep, dtype=np.int64), device=h.device)
 
 
 def find_one_network(step: StepFn, step64: StepFn, x: torch.Tensor, h0: torch.Tensor, *, tol_q: float = 1e-12,
@@ -178,7 +183,7 @@ def find_one_network(step: StepFn, step64: StepFn, x: torch.Tensor, h0: torch.Te
         lam, _right = torch.linalg.eig(j)  # eigenvalues and right eigenvectors, as the textbook keeps them
         lam = torch.gather(lam, -1, torch.argsort(lam.abs(), -1, descending=True))
     else:
-        q64 = torch.zeros(0, dtype=torch.float64)
-        lam = torch.zeros((0, h.shape[-1]), dtype=torch.complex128)
+        q64 = torch.zeros(0, dtype=torch.float64, device=h.device)
+        lam = torch.zeros((0, h.shape[-1]), dtype=torch.complex128, device=h.device)
     return TextbookResult(h=hu, x=xu, q_search=qs, q=q64, eigenvalues=lam, n_iters=n_iters, stop_reason=reason,
                           n_outliers=int((~ok).sum()), n_duplicates=n_dup)

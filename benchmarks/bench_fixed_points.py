@@ -9,7 +9,7 @@ steps from random states) with noise 0.5. Our finder runs once per network (K = 
 once on the whole population, same starts and options, so both find the same points; only the
 batching differs.
 
-    python benchmarks/bench_fixed_points.py --P 16 --units 64 --starts 256 --threads 1 [--json]
+    python benchmarks/bench_fixed_points.py --P 16 --units 64 --starts 256 --threads 1 [--json] [--device cuda]
 
 Trained (``--trained RESULTS``): the networks of a finished run (``RESULTS/<task>/nets/*/model.h5``,
 one group per architecture, activation and size; ``--nets`` of each, default 3 = the default
@@ -38,6 +38,11 @@ run of each method is untimed (first-call costs).
     python benchmarks/bench_fixed_points.py --trained /work/newrun/results --task flipflop --threads 1 [--json]
     python benchmarks/bench_fixed_points.py --trained /work/newrun/results --random-units 128 --only-random --threads 1
     python benchmarks/bench_fixed_points.py --trained /work/newrun/results --task perception --activation relu
+
+``--device`` (default cpu; cpu, cuda or cuda:N) puts everything on that device in both modes: the
+networks, starts and searches (loop and population), the textbook reference, and the stage
+(``stages.fixed_points.run(..., device_name)``). On CUDA the timers are read after
+``torch.cuda.synchronize()``; CPU times (process_time) then count only the host's share.
 """
 
 from __future__ import annotations
@@ -46,12 +51,53 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def device_name(value: str) -> str:
+    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
+    if not _DEVICE_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
+    return value
+
+
+def add_device_option(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--device", type=device_name, default="cpu",
+                    help="cpu (default), cuda, cuda:N or auto: where networks, starts and searches live")
+
+
+def open_device(ap: argparse.ArgumentParser, name: str):
+    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
+    import torch
+
+    from rnnatlas.runtime import pick_device
+
+    try:
+        device = pick_device(name)
+    except RuntimeError as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
+                   "device(s) are visible\n")
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)  # tensors made with device="cuda" inside the library land here too
+    return device
+
+
+def sync(device) -> None:
+    """Wait for the device's queued work (CUDA) so a timer read after it counts that work."""
+    if device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
 
 
 def make_networks(p: int, n: int, seed: int, dtype):
@@ -85,6 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--max-iters", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=1, help="timed repetitions; the best is reported (default 1)")
+    add_device_option(ap)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args(argv)
 
@@ -95,22 +142,25 @@ def main(argv: list[str] | None = None) -> dict:
     from rnnatlas.dynamics import find_fixed_points, sample_initial_states
 
     torch.set_num_threads(args.threads)
+    device = open_device(ap, args.device)
     dtype = getattr(torch, args.dtype)
-    w_t, b = make_networks(args.P, args.units, args.seed, dtype)
+    # drawn on the CPU (same numbers on every device), then moved
+    w_t, b = (t.to(device) for t in make_networks(args.P, args.units, args.seed, dtype))
     w64, b64 = w_t.double(), b.double()
     gen = torch.Generator().manual_seed(args.seed + 1)
-    h = torch.randn(args.P, 32, args.units, generator=gen, dtype=dtype)
+    h = torch.randn(args.P, 32, args.units, generator=gen, dtype=dtype).to(device)
     traj = []
     with torch.no_grad():
         for _ in range(40):
             h = vanilla_step(w_t, b)(h, None)
             traj.append(h)
     h0 = sample_initial_states(torch.stack(traj, 2), args.starts, 0.5, gen)
-    x = torch.zeros(1, dtype=dtype)
+    x = torch.zeros(1, dtype=dtype, device=device)
     opts = dict(max_iters=args.max_iters)
 
     # warm-up (allocator, autograd and vmap first-call costs) on a small slice
     find_fixed_points(vanilla_step(w_t[:1], b[:1]), x, h0[:1, :8], polish_step=vanilla_step(w64[:1], b64[:1]), **opts)
+    sync(device)
 
     def run_loop():
         return [
@@ -128,16 +178,18 @@ def main(argv: list[str] | None = None) -> dict:
     for _ in range(args.repeats):
         w0, c0 = time.perf_counter(), time.process_time()
         singles = run_loop()
+        sync(device)
         t_loop, c_loop = min(t_loop, time.perf_counter() - w0), min(c_loop, time.process_time() - c0)
         w0, c0 = time.perf_counter(), time.process_time()
         pop = run_population()
+        sync(device)
         t_pop, c_pop = min(t_pop, time.perf_counter() - w0), min(c_pop, time.process_time() - c0)
 
     n_loop = [int((~r.is_slow).sum()) for r in singles]
     n_pop = [int((pop.network == k).logical_and(~pop.is_slow).sum()) for k in range(args.P)]
     out = {
         "P": args.P, "units": args.units, "starts": args.starts, "threads": args.threads, "dtype": args.dtype,
-        "max_iters": args.max_iters,
+        "max_iters": args.max_iters, "device": str(device),
         "loop_s_per_network": t_loop / args.P,
         "population_s_per_network": t_pop / args.P,
         "speedup": t_loop / t_pop,
@@ -159,7 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(out))
     else:
         print(f"P={args.P} networks, N={args.units} units, {args.starts} starts each, {args.dtype}, "
-              f"{args.threads} thread(s)")
+              f"{args.threads} thread(s), device {device}")
         print(f"  one network at a time : {out['loop_s_per_network']:.3f} s per network wall, "
               f"{out['loop_cpu_s_per_network']:.3f} s CPU ({t_loop:.2f} s wall total)")
         print(f"  one population call   : {out['population_s_per_network']:.3f} s per network wall, "
@@ -218,9 +270,13 @@ class _CaptureStarts:
         return False
 
 
-def _timed(fn):
+def _timed(fn, device=None):
+    if device is not None:
+        sync(device)
     w0, c0 = time.perf_counter(), time.process_time()
     out = fn()
+    if device is not None:
+        sync(device)
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
@@ -306,7 +362,7 @@ def _matched(a, b, tol: float) -> int:
 
 
 def _bench_group(label: str, task: str, task_data_path: str, model_paths: list[str], opts: dict, stage_opts: dict,
-                 args, out_dir: Path) -> dict:
+                 args, out_dir: Path, device) -> dict:
     import _textbook_fixed_points as textbook
     import torch
 
@@ -319,21 +375,21 @@ def _bench_group(label: str, task: str, task_data_path: str, model_paths: list[s
     data, recs = read_pack(task, task_data_path, model_paths)
     ids = [r.spec.id for r in recs]
     k_nets = len(recs)
-    pop = population_from_records(recs, dtype=torch.float32)
-    pop64 = population_from_records(recs, dtype=torch.float64)
+    pop = population_from_records(recs, dtype=torch.float32, device=device)
+    pop64 = population_from_records(recs, dtype=torch.float64, device=device)
     states = pa.probe_states(pop, data.probe.batch.inputs)
 
     # (2) our population search + linearisation, on the stage's own seed
     gen = torch.Generator().manual_seed(stable_seed(data.task.name, "fixed_points", opts["seed"], *ids))
     with _CaptureStarts() as cap:
         out, t_search, c_search = _timed(lambda: pa.search_population(
-            pop, pop64, data.task, data.probe.labels, data.conditions, states, opts, gen))
+            pop, pop64, data.task, data.probe.labels, data.conditions, states, opts, gen), device)
     points, result = out[0], out[1]
     if "h0" in cap.seen:
         x0, h0, sopts, starts_from = cap.seen["x0"], cap.seen["h0"], cap.seen["options"], "captured"
     else:  # the search no longer goes through polished_search: draw starts the old way
         gen = torch.Generator().manual_seed(stable_seed(data.task.name, "fixed_points", opts["seed"], *ids))
-        cond_t = torch.as_tensor(data.conditions, dtype=states.dtype)
+        cond_t = torch.as_tensor(data.conditions, dtype=states.dtype, device=states.device)
         per = max(16, opts["n_initial_states"] // len(data.conditions))
         h0, x0 = pa.condition_starts(states, data.task.probe_conditions(data.probe.labels), cond_t, per,
                                      opts["noise_scale"], gen)
@@ -343,12 +399,12 @@ def _bench_group(label: str, task: str, task_data_path: str, model_paths: list[s
     # (1) the textbook reference, one network at a time, same starts and tolerances
     ref, t_ref, c_ref = [], 0.0, 0.0
     for k in range(k_nets):
-        p1 = population_from_records([recs[k]], dtype=torch.float32)
-        p64 = population_from_records([recs[k]], dtype=torch.float64)
+        p1 = population_from_records([recs[k]], dtype=torch.float32, device=device)
+        p64 = population_from_records([recs[k]], dtype=torch.float64, device=device)
         r, w, c = _timed(partial(
             textbook.find_one_network, p1.step, p64.step, x0[k:k + 1], h0[k:k + 1], tol_q=sopts["tol_q"],
             max_iters=sopts["max_iters"], unique_tol=sopts["unique_tol"],
-            outlier_distance_scale=sopts["outlier_distance_scale"], polish=args.reference_polish))
+            outlier_distance_scale=sopts["outlier_distance_scale"], polish=args.reference_polish), device)
         ref.append(r)
         t_ref, c_ref = t_ref + w, c_ref + c
 
@@ -359,7 +415,8 @@ def _bench_group(label: str, task: str, task_data_path: str, model_paths: list[s
         folder.mkdir(parents=True, exist_ok=True)
         fp = [str(folder / f"{i}.fixed_points.h5") for i in ids]
         gr = [str(folder / f"{i}.graph.h5") for i in ids]
-        _, t_stage, c_stage = _timed(lambda: stage.run(task, task_data_path, model_paths, fp, gr, stage_opts, "cpu"))
+        _, t_stage, c_stage = _timed(
+            lambda: stage.run(task, task_data_path, model_paths, fp, gr, stage_opts, args.device), device)
 
     match_tol = 10 * sopts["unique_tol"]
     ours_stable, ref_stable, ref_in_ours, ours_in_ref, ours_fixed, ref_fixed = [], [], [], [], [], []
@@ -372,9 +429,10 @@ def _bench_group(label: str, task: str, task_data_path: str, model_paths: list[s
         counts = ref[k].counts(sopts["tol_q"], opts["margin"])
         ref_stable.append(counts["stable"])
         ref_fixed.append(counts["fixed"])
-        r_st = ((ref[k].q <= sopts["tol_q"]) & (ref[k].eigenvalues.abs() < 1 - opts["margin"]).all(-1)).numpy()
-        ref_in_ours.append(_matched(ref[k].h.numpy()[r_st], points[k].h[st], match_tol))
-        ours_in_ref.append(_matched(points[k].h[st], ref[k].h.numpy()[r_st], match_tol))
+        r_st = ((ref[k].q <= sopts["tol_q"]) & (ref[k].eigenvalues.abs() < 1 - opts["margin"]).all(-1)).cpu().numpy()
+        ref_h = ref[k].h.cpu().numpy()
+        ref_in_ours.append(_matched(ref_h[r_st], points[k].h[st], match_tol))
+        ours_in_ref.append(_matched(points[k].h[st], ref_h[r_st], match_tol))
     iters = result.start_iters.double()
     n = k_nets
     row = {
@@ -418,7 +476,7 @@ def _find_groups(results: Path, task: str, archs, activation: str | None, units:
     return dict(sorted(groups.items(), key=lambda kv: (archs.index(kv[0].split("-")[0]), kv[0])))
 
 
-def _warm_up(task, task_data_path, paths, opts, folder: Path):
+def _warm_up(task, task_data_path, paths, opts, folder: Path, device):
     """First-call costs (allocator, autograd, LAPACK, each cell's ops) outside the timings: a tiny
     run of each of the three on one network of the group."""
     import _textbook_fixed_points as textbook
@@ -430,7 +488,8 @@ def _warm_up(task, task_data_path, paths, opts, folder: Path):
     from rnnatlas.store.model_file import population_from_records
 
     data, recs = read_pack(task, task_data_path, paths[:1])
-    pop, pop64 = population_from_records(recs), population_from_records(recs, dtype=torch.float64)
+    pop = population_from_records(recs, device=device)
+    pop64 = population_from_records(recs, dtype=torch.float64, device=device)
     states = pa.probe_states(pop, data.probe.batch.inputs)
     tiny = {"n_initial_states": 32, "max_iters": 50, "n_perturbations": 2, "transition_steps": 10,
             "forward_steps": 10}
@@ -442,7 +501,8 @@ def _warm_up(task, task_data_path, paths, opts, folder: Path):
         textbook.find_one_network(pop.step, pop64.step, cap.seen["x0"], cap.seen["h0"], max_iters=50)
     folder.mkdir(parents=True, exist_ok=True)
     stage.run(task, task_data_path, paths[:1], [str(folder / "fp.h5")], [str(folder / "graph.h5")],
-              {k: v for k, v in small.items() if k in stage.DEFAULTS}, "cpu")
+              {k: v for k, v in small.items() if k in stage.DEFAULTS}, str(device))
+    sync(device)
 
 
 def main_trained(argv: list[str]) -> dict:
@@ -467,6 +527,7 @@ def main_trained(argv: list[str]) -> dict:
                     help="give the reference a float64 Newton polish of its unique points (the textbook has none)")
     ap.add_argument("--no-stage", action="store_true", help="skip (3), the whole stage")
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1)")
+    add_device_option(ap)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--json-out", type=Path, default=None, help="also write the JSON object to this file")
     args = ap.parse_args(argv)
@@ -482,6 +543,7 @@ def main_trained(argv: list[str]) -> dict:
     from rnnatlas.stages.common import read_pack
 
     torch.set_num_threads(args.threads)
+    device = open_device(ap, args.device)
     warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
     opts, stage_opts = _dynamics_options(args.config, {"n_initial_states": args.starts, "max_iters": args.max_iters})
     archs = [a for a in args.archs.split(",") if a]
@@ -501,12 +563,14 @@ def main_trained(argv: list[str]) -> dict:
                 paths = _write_random_group(recs[0], arch, args.random_units, args.random_nets, tmp / "models")
                 todo.append((f"{arch}-{recs[0].spec.activation}-n{args.random_units}-random", paths))
         for label, paths in todo:
-            _warm_up(args.task, task_data_path, paths, opts, tmp / "warm-up" / label)
-            rows.append(_bench_group(label, args.task, task_data_path, paths, opts, stage_opts, args, tmp / "stage"))
+            _warm_up(args.task, task_data_path, paths, opts, tmp / "warm-up" / label, device)
+            rows.append(_bench_group(label, args.task, task_data_path, paths, opts, stage_opts, args, tmp / "stage",
+                                     device))
             if not args.json:
                 print(_format_row(rows[-1]), flush=True)
     out = {
         "mode": "trained", "results": str(args.trained), "task": args.task, "threads": args.threads,
+        "device": str(device),
         "reference_polish": args.reference_polish, "options": opts, "groups": rows,
         "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None, "torch": torch.__version__,
     }
@@ -517,7 +581,7 @@ def main_trained(argv: list[str]) -> dict:
         print(json.dumps(strict, default=str))
     else:
         print(f"(task {args.task}; {opts['n_initial_states']} starts, max_iters {opts['max_iters']}, tol_q "
-              f"{opts['tol_q']:g}; {args.threads} thread(s); 1-min load average {out['load_average_1min']}; "
+              f"{opts['tol_q']:g}; {args.threads} thread(s); device {device}; 1-min load average {out['load_average_1min']}; "
               "CPU s per network of this process; ratios of CPU time, of wall time in parentheses; stable = stable "
               "fixed points per network, ours / reference; ref iterations: joint Adam iterations, stop reason "
               "when not tol_q)")

@@ -44,7 +44,13 @@ network in three has 10-25 % dead (all-zero) units.
 
 Usage::
 
-    python benchmarks/bench_similarity.py --n 100 500 2880 --threads 2 [--json]
+    python benchmarks/bench_similarity.py --n 100 500 2880 --threads 2 [--json] [--device cuda]
+
+``--device`` (default cpu; cpu, cuda, cuda:N or auto) is where ``pairwise`` runs (``prepare`` and
+its blocks: ``prepare(..., device=...)``). The naive loop and the strong numpy baselines always run
+on the CPU, so with a GPU the ratios compare the GPU engine with CPU loops. On CUDA the timers are
+read after ``torch.cuda.synchronize()`` and one small untimed ``pairwise`` call first pays the
+device's start-up costs (CUDA context, cuBLAS/cuSOLVER handles).
 
 With the default metrics (SVCCA and linear CKA) the last line per n sums both matrices'
 wall time (the issue's aim: under 15 minutes at n = 2,880 on 2 cores).
@@ -73,6 +79,7 @@ def _set_threads(argv: list[str]) -> int:
 _THREADS = _set_threads(sys.argv)
 
 import json  # noqa: E402
+import re
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -80,6 +87,7 @@ import torch  # noqa: E402
 
 torch.set_num_threads(_THREADS)
 
+from rnnatlas.runtime import pick_device
 from rnnatlas.similarity import cka, pairwise_block, prepare, similarity_block, svcca  # noqa: E402
 
 VARIANCE = 0.99  # SVCCA: share of each network's variance kept
@@ -102,6 +110,35 @@ RTOL_FLOAT64 = 1e-6  # strong loop in float64 vs pairwise(dtype=float64): same d
 # ~5e-6 relative at n = 100-300 but up to 6e-5 at n < 10 (its GEMM inner length grows as n shrinks).
 RTOL_FLOAT32 = 1e-4
 EPS64 = float(np.finfo(np.float64).eps)
+
+_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def device_name(value: str) -> str:
+    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
+    if not _DEVICE_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
+    return value
+
+
+def open_device(ap: argparse.ArgumentParser, name: str) -> torch.device:
+    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
+    try:
+        device = pick_device(name)
+    except RuntimeError as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
+                   "device(s) are visible\n")
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)
+    return device
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA) so a timer read after it counts that work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def make_population(
@@ -323,14 +360,22 @@ def time_loop(
     }
 
 
-def time_pairwise(reps: list[np.ndarray], metric: str) -> dict:
+def time_pairwise(reps: list[np.ndarray], metric: str, device: torch.device | None = None) -> dict:
+    """``pairwise`` on ``device`` (default CPU: prepare, then its blocks), timed; inputs start on the host."""
+    device = torch.device("cpu") if device is None else device
     n = len(reps)
     total = n * (n - 1) // 2
+    if device.type == "cuda":  # untimed: CUDA context, cuBLAS/cuSOLVER handles, first kernels
+        few = reps[: min(n, 4)]
+        pairwise_block(prepare(few, metric, device=device, **PREPARE_KW[metric]))
+        sync(device)
     start = time.perf_counter()
-    prep = prepare(reps, metric, **PREPARE_KW[metric])
+    prep = prepare(reps, metric, device=device, **PREPARE_KW[metric])
+    sync(device)
     t_prep = time.perf_counter() - start
     start2 = time.perf_counter()
-    D = pairwise_block(prep, prep)  # what pairwise(reps, metric) does after prepare
+    D = pairwise_block(prep, prep)  # what pairwise(reps, metric, device=device) does after prepare
+    sync(device)
     t_block = time.perf_counter() - start2
     elapsed = t_prep + t_block
     out = {
@@ -406,13 +451,22 @@ def main() -> None:
         "among them (default 20: 190 pairs); numpy uses --threads BLAS threads",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--device",
+        type=device_name,
+        default="cpu",
+        help="where pairwise runs: cpu (default), cuda, cuda:N or auto; the naive and strong loops "
+        "stay on the CPU",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
     if args.strong_nets < 2:
         ap.error("--strong-nets must be at least 2")
+    device = open_device(ap, args.device)
     rng = np.random.default_rng(args.seed + 1)
     results: dict = {
         "threads": args.threads,
+        "device": str(device),
         "torch": torch.__version__,
         "samples": 1600,
         "loop_note": (
@@ -427,8 +481,15 @@ def main() -> None:
         "runs": [],
         "total_s_per_n": {},
     }
+    if device.type != "cpu":
+        results["device_note"] = (
+            f"pairwise (prepare and blocks) on {device}; the naive loop and the strong numpy baselines on "
+            "the CPU: the ratios are the GPU engine vs CPU loops"
+        )
     if not args.json:
         print(f"threads={args.threads}; {results['loop_note']}; {results['strong_note']}", flush=True)
+        if "device_note" in results:
+            print(results["device_note"], flush=True)
         print(
             f"{'n':>5s} {'metric':10s} | {'naive ms/pair':>13s} | {'strong ms/pair [form: prep/net + pair]':41s} "
             f"| {'pairwise ms/pair (prepare + blocks)':39s} | {'vs naive':>8s} | {'vs strong':>9s}",
@@ -441,7 +502,7 @@ def main() -> None:
             loop = time_loop(reps, metric, args.loop_pairs, rng, args.loop_threads)
             subset = np.sort(rng.choice(n, size=min(n, args.strong_nets), replace=False))
             strong = time_strong(reps, metric, subset)
-            batched = time_pairwise(reps, metric)
+            batched = time_pairwise(reps, metric, device)
             agreement = check_agreement(reps, metric, loop, strong, batched)
             run = {
                 "n": n,

@@ -6,7 +6,12 @@ epochs; the loop calls the trainer once per network (a population of one), the p
 call trains all K as one batched RK4 integration. The script checks that both end with the
 same weights, then prints networks·epochs per second for both and the ratio.
 
-    python benchmarks/bench_toy2d.py --K 256 --epochs 100 --threads 1 [--json]
+    python benchmarks/bench_toy2d.py --K 256 --epochs 100 --threads 1 [--json] [--device cuda]
+
+``--device`` (default cpu; cpu, cuda, cuda:N or auto): both sides train on that device (weights
+drawn on the CPU from the same seeds, then ``CTRNN2DPopulation.to(device)``, as the toy2d stage
+does). On CUDA the timers are read after ``torch.cuda.synchronize()`` and a short untimed run of
+each side first pays the device's start-up costs.
 """
 
 from __future__ import annotations
@@ -14,11 +19,47 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def device_name(value: str) -> str:
+    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
+    if not _DEVICE_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
+    return value
+
+
+def open_device(ap: argparse.ArgumentParser, name: str):
+    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
+    import torch
+
+    from rnnatlas.runtime import pick_device
+
+    try:
+        device = pick_device(name)
+    except RuntimeError as exc:
+        ap.exit(2, f"{ap.prog}: error: {exc}\n")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
+                   "device(s) are visible\n")
+    if device.type == "cuda" and device.index is not None:
+        torch.cuda.set_device(device)
+    return device
+
+
+def sync(device) -> None:
+    """Wait for the device's queued work (CUDA) so a timer read after it counts that work."""
+    if device.type == "cuda":
+        import torch
+
+        torch.cuda.synchronize(device)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -29,6 +70,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--loop-sample", type=int, default=32,
                     help="networks timed one at a time (the loop's rate is per network; default 32)")
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1)")
+    ap.add_argument("--device", type=device_name, default="cpu",
+                    help="cpu (default), cuda, cuda:N or auto: where both sides train")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args(argv)
 
@@ -42,16 +85,28 @@ def main(argv: list[str] | None = None) -> dict:
     from rnnatlas.train.toy2d import Toy2DSettings, Toy2DTask, train_toy2d
 
     torch.set_num_threads(args.threads)
+    device = open_device(ap, args.device)
     seeds = network_seeds(args.activation, 0, args.K)
     task, settings = Toy2DTask(), Toy2DSettings(epochs=args.epochs)
+    n_loop = min(args.loop_sample, args.K)
+
+    def networks(some_seeds):
+        return CTRNN2DPopulation.from_seeds(some_seeds, args.activation).to(device)
+
+    if device.type == "cuda":  # untimed: CUDA context and first kernels, for both shapes
+        warm = Toy2DSettings(epochs=2)
+        train_toy2d(networks(seeds), task, warm)
+        train_toy2d(networks(seeds[:1]), task, warm)
+        sync(device)
 
     start = time.perf_counter()
-    population = train_toy2d(CTRNN2DPopulation.from_seeds(seeds, args.activation), task, settings)
+    population = train_toy2d(networks(seeds), task, settings)
+    sync(device)
     population_s = time.perf_counter() - start
 
-    n_loop = min(args.loop_sample, args.K)
     start = time.perf_counter()
-    singles = [train_toy2d(CTRNN2DPopulation.from_seeds([s], args.activation), task, settings) for s in seeds[:n_loop]]
+    singles = [train_toy2d(networks([s]), task, settings) for s in seeds[:n_loop]]
+    sync(device)
     loop_s = time.perf_counter() - start
     loop_weights = np.concatenate([r.weight for r in singles])
     max_diff = float(np.abs(loop_weights - population.weight[:n_loop]).max())
@@ -60,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "K": args.K, "epochs": args.epochs, "activation": args.activation, "threads": args.threads,
+        "device": str(device),
         "population_net_epochs_per_s": args.K * args.epochs / population_s,
         "loop_net_epochs_per_s": n_loop * args.epochs / loop_s,
         "max_weight_difference": max_diff,
@@ -68,7 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"2-D RNNs ({args.activation}), K = {args.K}, {args.epochs} epochs, {args.threads} thread(s); "
+        print(f"2-D RNNs ({args.activation}), K = {args.K}, {args.epochs} epochs, {args.threads} thread(s), "
+              f"device {device}; "
               f"loop timed on {n_loop} networks; weights agree to {max_diff:.1e}")
         print(f"  population: {result['population_net_epochs_per_s']:10.0f} network-epochs/s")
         print(f"  loop:       {result['loop_net_epochs_per_s']:10.0f} network-epochs/s")
