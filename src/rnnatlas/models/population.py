@@ -24,7 +24,7 @@ from .activations import Activation, get_activation
 from .cells import Params, get_cell
 from .init import check_init_options, get_initialisation
 from .jacobians import autograd_jacobians, cell_jacobians, has_analytic_jacobian
-from .recurrence import fast_path_for, recurrence
+from .recurrence import WORKSPACE, fast_path_for, recurrence
 
 READOUT_ACTIVATIONS = ("linear", "sigmoid")
 
@@ -141,17 +141,20 @@ class RNNPopulation(nn.Module):
 
     def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """x W_ihᵀ + b_ih for every time step and network: ``[K, T, B, G·N]``."""
+        x = self._network_inputs(inputs)
+        k, t, b, i = x.shape
         w_t = self.params["weight_ih"].transpose(1, 2)
         bias = self.params["bias_ih"].unsqueeze(1)
-        if inputs.dim() == 3:  # shared by all networks (expand: no copy; same numbers as matmul + bias)
-            t, b, i = inputs.shape
-            flat = inputs.reshape(1, t * b, i).expand(self.n_networks, t * b, i)
-        elif inputs.dim() == 4:
-            k, t, b, i = inputs.shape
-            flat = inputs.reshape(k, t * b, i)
-        else:
-            raise ValueError(f"inputs must be [T, B, I] or [K, T, B, I], got shape {tuple(inputs.shape)}")
-        return torch.baddbmm(bias, flat, w_t).reshape(self.n_networks, t, b, -1)
+        # shared inputs are expanded (no copy; same numbers as matmul + bias)
+        return _Projection.apply(x.reshape(k, t * b, i), w_t, bias).reshape(k, t, b, -1)
+
+    def _network_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Inputs as ``[K, T, B, I]`` (shared ones expanded, not copied)."""
+        if inputs.dim() == 3:
+            return inputs.unsqueeze(0).expand(self.n_networks, *inputs.shape)
+        if inputs.dim() == 4:
+            return inputs
+        raise ValueError(f"inputs must be [T, B, I] or [K, T, B, I], got shape {tuple(inputs.shape)}")
 
     def initial_state(self, batch: int) -> torch.Tensor:
         p = self.params["weight_hh"]
@@ -169,18 +172,21 @@ class RNNPopulation(nn.Module):
         inside the nonlinearity and, with a leak, before it). As xp is formed before the
         recurrence, the hand-written fast recurrence serves noisy runs too.
         """
-        xp = self.project_inputs(inputs)
-        if noise is not None:
-            if noise.shape != xp.shape:
-                raise ValueError(f"recurrent noise must have the pre-activations' shape {tuple(xp.shape)}, "
-                                 f"got {tuple(noise.shape)}")
-            xp = xp + noise.to(xp.dtype)
+        x = self._network_inputs(inputs)
+        shape = (self.n_networks, *x.shape[1:3], self.preactivation_dim)
+        if noise is not None and noise.shape != shape:
+            raise ValueError(f"recurrent noise must have the pre-activations' shape {shape}, got {tuple(noise.shape)}")
         fast = self._fast_path()
         if fast is None:
+            xp = self.project_inputs(inputs)
+            if noise is not None:
+                xp = xp + noise.to(xp.dtype)
             states = self._autograd_states(xp, state0, return_states)
-        else:  # the same states with a hand-written backward (see recurrence.py)
+        else:  # the same states with a hand-written backward (see recurrence.py), projection included
             cell, act = fast
-            states = recurrence(cell, act, self.phi, xp, state0, self.params["weight_hh"], self.params.get("bias_hh"))
+            p = self.params
+            states = recurrence(cell, act, self.phi, None, state0, p["weight_hh"], p.get("bias_hh"),
+                                hidden_only=not return_states, projection=(x, p["weight_ih"], p["bias_ih"], noise))
         hidden = states if states.shape[-1] == self.n_units else states[..., : self.n_units]
         return self.readout(hidden), (states if return_states else None)
 
@@ -252,6 +258,26 @@ class RNNPopulation(nn.Module):
         return self.readout(state[..., : self.n_units])
 
 
+class _Projection(torch.autograd.Function):
+    """torch.baddbmm(bias, x, w) (the input projection of the autograd path), written into a
+    buffer of :data:`.recurrence.WORKSPACE`: the same numbers, without the page faults of a
+    fresh ``[K, T·B, G·N]`` tensor on every training step."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x, weight_t)
+        out = WORKSPACE.empty((weight_t.shape[0], x.shape[1], weight_t.shape[2]), weight_t)
+        return torch.baddbmm(bias, x, weight_t, out=out)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        x, weight_t = ctx.saved_tensors
+        d_x = torch.bmm(grad, weight_t.transpose(1, 2)) if ctx.needs_input_grad[0] else None
+        d_w = torch.bmm(x.transpose(1, 2), grad) if ctx.needs_input_grad[1] else None
+        d_b = grad.sum(dim=1, keepdim=True) if ctx.needs_input_grad[2] else None
+        return d_x, d_w, d_b
+
+
 class _Affine(torch.autograd.Function):
     """y = x Wᵀ + b per network (x ``[K, M, N]``, W ``[K, O, N]``, b ``[K, O]``), as baddbmm.
 
@@ -267,7 +293,9 @@ class _Affine(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
-        d_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        d_x = None
+        if ctx.needs_input_grad[0]:  # into a reused buffer (as the recurrence's, see WORKSPACE)
+            d_x = torch.bmm(grad, weight, out=WORKSPACE.empty((*grad.shape[:2], weight.shape[2]), grad))
         d_w = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
         d_b = grad.sum(dim=1) if ctx.needs_input_grad[2] else None
         return d_x, d_w, d_b
