@@ -1,4 +1,5 @@
-"""Similarity rules end to end on the tiny config (one task): pairwise and embedding .nc files."""
+"""Similarity rules on the tiny config: the tile plan of a dry run, and the pairwise and embedding
+.nc files of the shared tiny run (``tiny_run``, chunks of 6 networks: 2 chunks, 3 tiles per metric)."""
 
 import json
 import os
@@ -16,7 +17,7 @@ from rnnatlas.store.probe_file import read_probe
 
 ROOT = repo_root()
 TINY = Path(__file__).with_name("tiny.yaml")
-METRICS = ("svcca", "cka_rbf")  # cka_linear runs the same rules (kept out to save time)
+METRICS = ("svcca", "cka_rbf")  # cka_linear runs the same rules
 # cdi: 8 trained networks + 2 untrained twins; chunks of 6 → 2 chunks, 3 tiles per metric
 EXTRA = ("universality:\n  tasks: [cdi]\nsimilarity:\n  metrics: [svcca, cka_rbf]\n  block_size: {}\n"
          "  mds: {{n_init: 2, max_iter: 100, random_state: 0}}\n")
@@ -43,11 +44,8 @@ def test_dry_run_plans_tiles_not_pairs(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("similarity")
-    out = snakemake(workdir, *TARGETS)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return workdir / "results"
+def run(tiny_run):
+    return tiny_run
 
 
 def test_pairwise_files(run):

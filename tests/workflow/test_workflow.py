@@ -10,7 +10,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 import torch
 
 from rnnatlas.config import repo_root
@@ -23,21 +22,6 @@ from rnnatlas.store.task_data import read_task_data
 
 ROOT = repo_root()
 TINY = Path(__file__).with_name("tiny.yaml")
-
-
-def snakemake(workdir: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(TINY), "--cores", "2", *extra]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    out = snakemake(workdir)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return workdir / "results"
 
 
 def test_every_network_has_readable_complete_files(tiny_run):
@@ -165,7 +149,7 @@ def test_killed_run_resumes_and_leaves_only_complete_files(tmp_path):
     """Kill Snakemake and its jobs while they train, run again: it completes, every model.h5 reads."""
     slow = tmp_path / "slow.yaml"
     slow.write_text("universality:\n  tasks: [sine]\n  training:\n    iterations: {sine: 1500}\n"
-                    "training_change: {enabled: false}\n")
+                    "training_change: {enabled: false}\nspace_of_solutions: {enabled: false}\n")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(TINY), str(slow), "--cores", "2"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
