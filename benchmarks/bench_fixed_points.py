@@ -51,7 +51,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import time
 from functools import partial
@@ -59,37 +58,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
-
-
-def device_name(value: str) -> str:
-    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
-    if not _DEVICE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
-    return value
-
-
-def add_device_option(ap: argparse.ArgumentParser) -> None:
-    ap.add_argument("--device", type=device_name, default="cpu",
-                    help="cpu (default), cuda, cuda:N or auto: where networks, starts and searches live")
-
-
-def open_device(ap: argparse.ArgumentParser, name: str):
-    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
-    import torch
-
-    from rnnatlas.runtime import pick_device
-
-    try:
-        device = pick_device(name)
-    except RuntimeError as exc:
-        ap.exit(2, f"{ap.prog}: error: {exc}\n")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
-                   "device(s) are visible\n")
-    if device.type == "cuda" and device.index is not None:
-        torch.cuda.set_device(device)  # tensors made with device="cuda" inside the library land here too
-    return device
+from _device import add_device_option, open_device  # noqa: E402
 
 
 def sync(device) -> None:

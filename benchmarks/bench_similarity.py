@@ -79,7 +79,6 @@ def _set_threads(argv: list[str]) -> int:
 _THREADS = _set_threads(sys.argv)
 
 import json  # noqa: E402
-import re
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -87,7 +86,7 @@ import torch  # noqa: E402
 
 torch.set_num_threads(_THREADS)
 
-from rnnatlas.runtime import pick_device
+from _device import add_device_option, open_device  # noqa: E402
 from rnnatlas.similarity import cka, pairwise_block, prepare, similarity_block, svcca  # noqa: E402
 
 VARIANCE = 0.99  # SVCCA: share of each network's variance kept
@@ -106,34 +105,10 @@ PREPARE_KW = {
 
 # Agreement required between the loops and ``pairwise`` (relative, on similarities).
 RTOL_FLOAT64 = 1e-6  # strong loop in float64 vs pairwise(dtype=float64): same definition
-# float32 products (timed strong loop, timed pairwise): pairwise's float32 Gram path rounds at
-# ~5e-6 relative at n = 100-300 but up to 6e-5 at n < 10 (its GEMM inner length grows as n shrinks).
+# float32 products (timed strong loop, timed pairwise): ~1e-6 relative (pairwise's float32 Gram
+# products sum at most 32k terms each, whatever n).
 RTOL_FLOAT32 = 1e-4
 EPS64 = float(np.finfo(np.float64).eps)
-
-_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
-
-
-def device_name(value: str) -> str:
-    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
-    if not _DEVICE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
-    return value
-
-
-def open_device(ap: argparse.ArgumentParser, name: str) -> torch.device:
-    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
-    try:
-        device = pick_device(name)
-    except RuntimeError as exc:
-        ap.exit(2, f"{ap.prog}: error: {exc}\n")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
-                   "device(s) are visible\n")
-    if device.type == "cuda" and device.index is not None:
-        torch.cuda.set_device(device)
-    return device
-
 
 def sync(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA) so a timer read after it counts that work."""
@@ -451,13 +426,7 @@ def main() -> None:
         "among them (default 20: 190 pairs); numpy uses --threads BLAS threads",
     )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument(
-        "--device",
-        type=device_name,
-        default="cpu",
-        help="where pairwise runs: cpu (default), cuda, cuda:N or auto; the naive and strong loops "
-        "stay on the CPU",
-    )
+    add_device_option(ap)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
     if args.strong_nets < 2:

@@ -19,39 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-_DEVICE_NAME = re.compile(r"cpu|auto|cuda(:\d+)?")
-
-
-def device_name(value: str) -> str:
-    """argparse type of ``--device``: cpu, cuda, cuda:N (or auto: CUDA when present)."""
-    if not _DEVICE_NAME.fullmatch(value):
-        raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, got {value!r}")
-    return value
-
-
-def open_device(ap: argparse.ArgumentParser, name: str):
-    """``rnnatlas.runtime.pick_device(name)``, its error (no CUDA, no such GPU) as one line and exit 2."""
-    import torch
-
-    from rnnatlas.runtime import pick_device
-
-    try:
-        device = pick_device(name)
-    except RuntimeError as exc:
-        ap.exit(2, f"{ap.prog}: error: {exc}\n")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        ap.exit(2, f"{ap.prog}: error: device {name!r} requested but only {torch.cuda.device_count()} CUDA "
-                   "device(s) are visible\n")
-    if device.type == "cuda" and device.index is not None:
-        torch.cuda.set_device(device)
-    return device
+from _device import add_device_option, open_device  # noqa: E402
 
 
 def sync(device) -> None:
@@ -70,8 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--loop-sample", type=int, default=32,
                     help="networks timed one at a time (the loop's rate is per network; default 32)")
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1)")
-    ap.add_argument("--device", type=device_name, default="cpu",
-                    help="cpu (default), cuda, cuda:N or auto: where both sides train")
+    add_device_option(ap)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args(argv)
 

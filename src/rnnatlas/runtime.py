@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -33,19 +34,32 @@ def set_threads(n: int) -> None:
         pass
 
 
+DEVICE_NAMES = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
 def pick_device(name: str = "auto") -> "torch.device":
-    """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU is an error."""
+    """``auto`` picks CUDA when present, else CPU; ``cuda`` without a GPU, or ``cuda:N`` beyond
+    the visible GPUs, is an error (``cuda:N`` also becomes the current device, so tensors made
+    with ``device="cuda"`` land there)."""
     import torch
 
+    if not DEVICE_NAMES.fullmatch(name):
+        raise ValueError(f"unknown device {name!r}; allowed: cpu, auto, cuda, cuda:N")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {name!r} requested but no CUDA device is available; use 'auto' or 'cpu'")
-    if name.startswith("cuda"):
+    device = torch.device(name)
+    if device.type == "cuda":
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RuntimeError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) "
+                               "are visible")
+        if device.index is not None:
+            torch.cuda.set_device(device)
         # Analyses compare numbers across devices: keep TF32 off so float32 means float32.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    return torch.device(name)
+    return device
 
 
 def stable_seed(*parts: object) -> int:
