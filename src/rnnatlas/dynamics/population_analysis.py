@@ -122,11 +122,11 @@ def forward_runs(pop, states: torch.Tensor, trial_condition: np.ndarray, conditi
 
 
 def check_attractors(result: FixedPointResult, k: int, runs: ForwardRuns, first: int, classes: np.ndarray,
-                     settle_speed: float) -> tuple[AttractorCheck, np.ndarray]:
+                     q: np.ndarray, settle_speed: float) -> tuple[AttractorCheck, np.ndarray]:
     """Network k's :class:`AttractorCheck` and, per point, the settled runs that ended there.
 
-    ``first``: index of the first forward-run start in the search; ``classes``: the stability
-    class of each of network k's points (in ``result.for_network(k)`` order).
+    ``first``: index of the first forward-run start in the search; ``classes`` and ``q``: the
+    stability class and q of each of network k's points (in ``result.for_network(k)`` order).
     """
     speed = runs.speed[k].cpu().numpy()
     settled = np.isfinite(speed) & (speed <= settle_speed)
@@ -139,7 +139,6 @@ def check_attractors(result: FixedPointResult, k: int, runs: ForwardRuns, first:
     at_slow = settled & (outcome == SLOW)
     missed = settled & ~found & ~at_slow
     per_point = np.bincount(local[found | at_slow], minlength=len(classes)).astype(np.int64)
-    q = result.for_network(k).q.cpu().numpy()
     s = result.h.shape[-1]
     slow_reached = np.unique(local[at_slow])
     moving = speed[~settled]
@@ -201,10 +200,11 @@ def search_population(pop, pop64, task, probe_labels: dict, conditions: np.ndarr
         own = result.for_network(k)
         slow = own.is_slow.cpu().numpy()
         stab = np.where(slow, SLOW, classes[k][sel])
-        check, reached = check_attractors(result, k, runs, h_noisy.shape[1], stab, opts["settle_speed"])
+        q = own.q.cpu().numpy()
+        check, reached = check_attractors(result, k, runs, h_noisy.shape[1], stab, q, opts["settle_speed"])
         checks.append(check)
         points.append(Points(
-            h=h[k].cpu().numpy()[sel], x=xk, q=own.q.cpu().numpy(), condition=cond,
+            h=h[k].cpu().numpy()[sel], x=xk, q=q, condition=cond,
             readout=readout[k].cpu().numpy()[sel], eigenvalues=eig.eigenvalues[k].cpu().numpy()[sel],
             right=eig.right[k].cpu().numpy()[sel], left=eig.left[k].cpu().numpy()[sel],
             input_jacobian=jx[k].cpu().numpy()[sel], n_unstable=np.where(slow, -1, n_unstable[k].cpu().numpy()[sel]),
