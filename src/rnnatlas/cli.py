@@ -25,11 +25,33 @@ def _ids(text: str) -> list[str]:
     return [s for s in text.split(",") if s]
 
 
+class _RegistryChoices:
+    """A registry's names as argparse ``choices``, read only when an argument is checked or
+    help is printed (arguments using it need an explicit ``metavar``, or argparse lists the
+    choices when the parser is built): the registries of tasks and metrics import torch, which
+    stages such as figures, embeddings and summaries do not need (~2.5 s per job)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+
+    def _names(self) -> list[str]:
+        import importlib
+
+        return list(getattr(importlib.import_module(self._module, __package__), self._name))
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from .features.toy2d import ACTIVATIONS as ACTIVATIONS_2D
-    from .similarity import METRICS
     from .studies import FIGURES
-    from .tasks import TASKS
+
+    ACTIVATIONS_2D = _RegistryChoices(".features.toy2d", "ACTIVATIONS")
+    METRICS = _RegistryChoices(".similarity", "METRICS")
+    TASKS = _RegistryChoices(".tasks", "TASKS")
 
     parser = argparse.ArgumentParser(prog="rnnatlas", description=__doc__.splitlines()[0])
     parser.add_argument("--plugin", action="append", default=[],
@@ -43,14 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("configfiles", nargs="*", help="merged in order over config/config.yaml")
 
     p = sub.add_parser("task-data", parents=[common], help="write a task's validation/probe sets and conditions")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--params", type=_json, default={}, help="task parameters (JSON)")
     p.add_argument("--validation-trials", type=int, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("search", parents=[common], help="hyperparameter search for one configuration cell")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--cell", required=True, help="e.g. gru-tanh-n64-l2_1e-04")
     p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
@@ -58,22 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("train", parents=[common], help="train one pack of same-shape networks")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--nets", type=_ids, required=True, help="comma-separated network ids to train")
     p.add_argument("--twins", type=_ids, default=[], help="comma-separated untrained-twin ids to record")
     p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
     p.add_argument("--search-results", nargs="*", default=[], help="search JSON files (hyperparameters per cell)")
     p.add_argument("--out-dir", required=True, help="results/<task>/nets")
+    p.add_argument("--probe", action="store_true",
+                   help="then record every network's probe.h5 beside its model.h5 (what the workflow does: "
+                        "one process per pack instead of two)")
 
     p = sub.add_parser("probe", parents=[common], help="record hidden states on the probe set")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out", nargs="+", required=True)
 
     p = sub.add_parser("fixed-points", parents=[common], help="fixed points, linearisation and graphs of a pack")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out-fixed-points", nargs="+", required=True)
@@ -81,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--options", type=_json, default={}, help="dynamics options (JSON; config key `dynamics`)")
 
     p = sub.add_parser("dynamics-summary", parents=[common], help="a task's fixed-point numbers in one JSON")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--fixed-points", nargs="+", required=True)
     p.add_argument("--graphs", nargs="+", required=True)
@@ -97,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("toy2d", parents=[common], help="train and classify one population of 2-D continuous-time RNNs")
-    p.add_argument("--activation", required=True, choices=ACTIVATIONS_2D)
+    p.add_argument("--activation", required=True, choices=ACTIVATIONS_2D, metavar="ACTIVATION", help="one of: %(choices)s")
     p.add_argument("--settings", type=_json, required=True, help="config key space_of_solutions.toy2d (JSON)")
     p.add_argument("--out", required=True, help="results/toy2d/<activation>/solutions.h5")
 
@@ -116,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
 
     p = sub.add_parser("training-change", parents=[common], help="how training changed each network of a pack (study H)")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True, help="model.h5 of the pack's trained networks")
     p.add_argument("--out", nargs="+", required=True, help="training_change.h5 per network, in the order of --models")
@@ -128,21 +153,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-json", required=True)
 
-    sim_metrics = list(METRICS)
+    sim_metrics = METRICS
     p = sub.add_parser("similarity-prepare", parents=[common],
                        help="per-network similarity precomputation for one chunk of networks")
-    p.add_argument("--task", required=True, choices=list(TASKS))
-    p.add_argument("--metric", required=True, choices=sim_metrics)
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
     p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the chunk's networks, in matrix order")
     p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True, help="prepared factors (.npz)")
     p.add_argument("--out-meta", required=True, help="chunk metadata (.json)")
+
+    p = sub.add_parser("similarity-single", parents=[common],
+                       help="prepare, tile and merge in one job: results/<task>/pairwise/<metric>.nc of one chunk")
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
+    p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the task's networks, in matrix order")
+    p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
+    p.add_argument("--out", required=True)
 
     p = sub.add_parser("similarity-block", parents=[common], help="distances between two prepared chunks (one tile)")
     p.add_argument("--prep-a", required=True)
@@ -153,15 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="tile (.npz)")
 
     p = sub.add_parser("similarity-merge", parents=[common], help="assemble tiles into results/<task>/pairwise/<metric>.nc")
-    p.add_argument("--task", required=True, choices=list(TASKS))
-    p.add_argument("--metric", required=True, choices=sim_metrics)
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--metas", nargs="+", required=True, help="chunk metadata files, in chunk order")
     p.add_argument("--blocks", nargs="+", required=True, help="tile files")
     p.add_argument("--options", type=_json, default={})
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("similarity-graph", parents=[common], help="pairwise file of fixed-point graph distances")
-    p.add_argument("--task", required=True, choices=list(TASKS))
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--graphs", nargs="*", default=[], help="graph.h5 files")
     p.add_argument("--out", required=True)
 
@@ -198,6 +231,14 @@ def _train(args) -> None:
     nets = [parse_network_id(i, args.task) for i in args.nets]
     twins = [parse_network_id(i, args.task) for i in args.twins]
     train.run(args.task, args.task_data, nets, twins, args.settings, args.out_dir, args.search_results, args.device)
+    if args.probe:
+        from pathlib import Path
+
+        from .stages import probe
+
+        folders = [Path(args.out_dir) / n.id for n in [*nets, *twins]]
+        probe.run(args.task, args.task_data, [str(f / "model.h5") for f in folders],
+                  [str(f / "probe.h5") for f in folders], args.device)
 
 
 def _stage(module: str, function: str, *names: str, device: bool = False):
@@ -233,6 +274,7 @@ STAGES = {
                                  "chunk", device=True),
     "similarity-block": _stage("similarity", "run_block", "prep_a", "meta_a", "prep_b", "meta_b", "options", "out",
                                device=True),
+    "similarity-single": _stage("similarity", "run_single", "task", "metric", "probes", "options", "out", device=True),
     "similarity-merge": _stage("similarity", "run_merge", "task", "metric", "metas", "blocks", "options", "out"),
     "similarity-graph": _stage("similarity", "run_graph", "task", "graphs", "out"),
     "embed": _stage("similarity", "run_embed", "pairwise", "mds", "out"),

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -16,8 +17,10 @@ def set_threads(n: int) -> None:
     """Limit BLAS and torch to ``n`` threads (oversubscription on small machines is brutal).
 
     Environment variables only take effect for libraries not yet loaded, so the command line
-    calls this before importing numpy or torch; torch's own pools are set as well. It also turns
-    on PyTorch's huge-page allocation for large CPU tensors (``THP_MEM_ALLOC_ENABLE``).
+    calls this before importing numpy or torch; torch reads ``OMP_NUM_THREADS`` for its pool
+    when it is first imported, so a stage that never needs torch does not pay for importing it
+    here (an already imported torch is set directly). It also turns on PyTorch's huge-page
+    allocation for large CPU tensors (``THP_MEM_ALLOC_ENABLE``).
     """
     n = max(1, int(n))
     for var in _THREAD_VARS:
@@ -25,13 +28,13 @@ def set_threads(n: int) -> None:
     # Large CPU tensors on transparent huge pages: a training step allocates hundreds of MB of
     # fresh memory, and first-touch page faults made it ~40% slower on small VMs (measured).
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-    import torch
-
-    torch.set_num_threads(n)
-    try:
-        torch.set_num_interop_threads(n)
-    except RuntimeError:  # already set once in this process
-        pass
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(n)
+        try:
+            torch.set_num_interop_threads(n)
+        except RuntimeError:  # already set once in this process
+            pass
 
 
 DEVICE_NAMES = re.compile(r"cpu|auto|cuda(:\d+)?")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rnnatlas.connectivity import (
+    centralities,
     centrality,
     centrality_change,
     connectivity_graph,
@@ -143,3 +144,13 @@ def test_centrality_change() -> None:
     assert centrality_change(c0, -c0)["top_leave_fraction"] == 1.0
     with pytest.raises(ValueError):
         centrality_change(c0, c0[:5])
+
+
+def test_centralities_equal_each_kind_alone() -> None:
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(12, 12))
+    np.fill_diagonal(w, 0.0)
+    kinds = ("eigenvector", "in_strength", "pagerank")
+    together = centralities(w, kinds)
+    for kind in kinds:
+        np.testing.assert_allclose(together[kind], centrality(w, kind), rtol=1e-12)

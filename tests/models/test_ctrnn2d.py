@@ -77,3 +77,30 @@ def test_training_reaches_acceptance_and_records_divergence():
     r = train_toy2d(huge, Toy2DTask(t_final=20.0), Toy2DSettings(epochs=3))
     assert r.failed.tolist() == [True, False] and "non-finite" in r.failure_reason[0]
     assert not r.accepted[0] and np.isinf(r.final_loss[0])
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_forward_sensitivities_are_the_autograd_derivative_of_rk4(activation: str) -> None:
+    """∂x(T)/∂W from the sensitivity equations equals autograd through the same RK4 steps."""
+    from rnnatlas.models.ctrnn2d import rk4_with_sensitivity
+
+    pop = CTRNN2DPopulation.from_seeds(list(range(12)), activation)
+    x0 = torch.tensor([1.0, -0.5], dtype=torch.float64)
+    x_final, dx_dw = rk4_with_sensitivity(pop.weight.detach().numpy(), x0.numpy(), 5.0, activation, dt=0.1)
+    ref_final, _ = pop(x0, 5.0, 0.1)
+    np.testing.assert_allclose(x_final, ref_final[:, 0].detach().numpy(), rtol=1e-12, atol=1e-13)
+    for i in range(2):
+        (g,) = torch.autograd.grad(ref_final[:, 0, i].sum(), pop.weight, retain_graph=True)
+        np.testing.assert_allclose(dx_dw[:, i], g.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_training_by_sensitivities_matches_training_by_autograd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CPU float64 path (sensitivities) and the autograd path train to the same weights."""
+    from rnnatlas.train import toy2d as T
+
+    seeds = list(range(6))
+    fast = train_toy2d(CTRNN2DPopulation.from_seeds(seeds, "tanh"), Toy2DTask(), Toy2DSettings(epochs=20))
+    monkeypatch.setattr(T, "SENSITIVITY_ACTIVATIONS", ())  # every activation takes autograd
+    slow = train_toy2d(CTRNN2DPopulation.from_seeds(seeds, "tanh"), Toy2DTask(), Toy2DSettings(epochs=20))
+    np.testing.assert_allclose(fast.weight, slow.weight, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fast.loss_curve, slow.loss_curve, rtol=1e-8, atol=1e-14)

@@ -95,6 +95,22 @@ def test_pairwise_file_matches_per_pair_and_single_block(tmp_path, probes, metri
         assert np.all(da.k_a.values >= 1) and np.all(da.k_a.values <= da.units_a.values)
 
 
+@pytest.mark.parametrize("metric", ["svcca", "cka_rbf"])
+def test_single_job_writes_the_file_of_prepare_tile_merge(tmp_path, probes, metric):
+    """rule similarity_single (one chunk): same distances, coordinates and attributes as the
+    three-stage path with one chunk."""
+    paths, _ = probes
+    staged = read_pairwise(build(tmp_path, metric, paths, block_size=len(paths)))
+    out = tmp_path / f"{metric}-single.nc"
+    S.run_single(TASK, metric, paths, {}, str(out), "cpu")
+    single = read_pairwise(out)
+    np.testing.assert_array_equal(single.values, staged.values)
+    for coord in staged.coords:
+        np.testing.assert_array_equal(single[coord].values, staged[coord].values)
+    for key in ("metric", "task", "options", "set_aside"):
+        assert single.attrs[key] == staged.attrs[key]
+
+
 def test_lstm_uses_the_hidden_state_h(tmp_path, probes):
     paths, hidden = probes
     lstm = SPECS[3].id

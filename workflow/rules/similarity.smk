@@ -4,7 +4,8 @@
 # networks are cut into chunks of `block_size`; one job prepares each chunk (per-network SVD /
 # centering, once), one job computes each chunk × chunk tile of the upper block triangle, one
 # job merges. C chunks → C + C(C+1)/2 + 1 jobs, never one job per pair. The per-chunk and
-# per-tile files are temporary.
+# per-tile files are temporary. A task whose networks fit one chunk takes one job instead
+# (rule similarity_single: the same file, two processes fewer per matrix).
 
 from rnnatlas.similarity import METRICS as SIM_ALL_METRICS
 from rnnatlas.stages import similarity_plan as SP
@@ -30,11 +31,46 @@ for _task in SIM_TASKS:
         _nets[s:e] for s, e in SP.chunk_ranges(len(_nets), SIMILARITY["block_size"])
     ]
 SIM_PARTS = f"{RESULTS}/{{task}}/pairwise/parts/{{metric}}"
+SIM_SINGLE_TASKS = [t for t in SIM_TASKS if len(SIM_CHUNKS[t]) == 1]
+SIM_TILED_TASKS = [t for t in SIM_TASKS if len(SIM_CHUNKS[t]) > 1]
 SIM_METRIC_RE = "|".join(SIM_ALL_METRICS)
 SIM_GPU = (
     0 if SIM_DEVICE == "cpu" else 1
 )  # a GPU for similarity jobs unless pinned to the CPU
 # Every mem_mb below grows with the size of the job's inputs and with the attempt (`--retries`).
+
+
+if SIM_SINGLE_TASKS:
+
+    rule similarity_single:
+        input:
+            lambda w: [
+                net_file(w.task, n.id, "probe.h5") for n in SIM_CHUNKS[w.task][0]
+            ],
+        output:
+            f"{RESULTS}/{{task}}/pairwise/{{metric}}.nc",
+        log:
+            f"{RESULTS}/logs/similarity/{{task}}/{{metric}}/single.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/similarity/{{task}}/{{metric}}/single.tsv"
+        wildcard_constraints:
+            metric=SIM_METRIC_RE,
+            task="|".join(SIM_SINGLE_TASKS),
+        conda:
+            CONDA_ENV
+        threads: SIMILARITY["threads"]
+        resources:
+            mem_mb=lambda w, input, attempt: attempt
+            * int(2500 + 12 * input.size_mb + (4000 if w.metric == "cka_rbf" else 0)),
+            runtime=scaled(120),
+            gpu=SIM_GPU,
+        params:
+            options=SIM_OPTIONS,
+            device=SIM_DEVICE,
+        shell:
+            f"{RNNATLAS} similarity-single --task {{wildcards.task}} --metric {{wildcards.metric}} "
+            "--probes {input} --options {params.options:q} --out {output} "
+            "--threads {threads} --device {params.device} > {log} 2>&1"
 
 
 rule similarity_prepare:
@@ -122,6 +158,7 @@ rule similarity_merge:
         f"{RESULTS}/benchmarks/similarity/{{task}}/{{metric}}/merge.tsv"
     wildcard_constraints:
         metric=SIM_METRIC_RE,
+        task="|".join(SIM_TILED_TASKS) or "(?!)",  # (?!) matches nothing
     conda:
         CONDA_ENV
     threads: 1

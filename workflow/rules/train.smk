@@ -46,7 +46,13 @@ for _task, _study in TRAINED.items():
                     else []
                 ),
             output:
-                [net_file(_task, n.id, "model.h5") for n in _pack.all_networks],
+                # probe.h5 (hidden states on the probe set) is written by the same job: a
+                # separate probe job per pack cost a process start (~5 s) for ~0.5 s of work.
+                [
+                    net_file(_task, n.id, name)
+                    for n in _pack.all_networks
+                    for name in ("model.h5", "probe.h5")
+                ],
             log:
                 f"{RESULTS}/logs/train/{_task}/{_pack.id}.log",
             benchmark:
@@ -72,33 +78,7 @@ for _task, _study in TRAINED.items():
             shell:
                 f"{RNNATLAS} train --task {{params.task}} --task-data {{input.task_data}} --nets {{params.nets}} "
                 "{params.twins} --settings {params.settings:q} --search-results {input.search} "
-                "--out-dir {params.out_dir} --threads {threads} --device {params.device} > {log} 2>&1"
-
-        rule:
-            name:
-                f"probe_{_task}_{_pack.id}".replace("-", "_")
-            input:
-                task_data=f"{RESULTS}/{_task}/task_data.h5",
-                models=[net_file(_task, n.id, "model.h5") for n in _pack.all_networks],
-            output:
-                [net_file(_task, n.id, "probe.h5") for n in _pack.all_networks],
-            log:
-                f"{RESULTS}/logs/probe/{_task}/{_pack.id}.log",
-            benchmark:
-                f"{RESULTS}/benchmarks/probe/{_task}/{_pack.id}.tsv"
-            conda:
-                CONDA_ENV
-            threads: 1
-            resources:
-                mem_mb=scaled(4000),
-                runtime=scaled(30),
-                gpu=0,
-            params:
-                task=_task,
-                device=config["device"],
-            shell:
-                f"{RNNATLAS} probe --task {{params.task}} --task-data {{input.task_data}} --models {{input.models}} "
-                "--out {output} --threads {threads} --device {params.device} > {log} 2>&1"
+                "--out-dir {params.out_dir} --probe --threads {threads} --device {params.device} > {log} 2>&1"
 
 
 rule summarize_training:

@@ -7,7 +7,7 @@ Schur form's strictly upper part, seed 001's measure) and :func:`henrici_departu
 :func:`centrality_change`. Functions take [N, N] or, where noted, stacks [S, N, N].
 """
 
-from .graph import centrality, centrality_change, connectivity_graph
+from .graph import centralities, centrality, centrality_change, connectivity_graph
 from .spectrum import (
     eigenvalues,
     henrici_departure,
@@ -18,6 +18,7 @@ from .spectrum import (
 from .weights import mean_weight, weight_changes
 
 __all__ = [
+    "centralities",
     "centrality",
     "centrality_change",
     "connectivity_graph",

@@ -27,24 +27,23 @@ def connectivity_graph(w: np.ndarray) -> Any:
     return nx.from_numpy_array(np.abs(a[0]).T, create_using=nx.DiGraph)
 
 
-def _one_centrality(m: np.ndarray, kind: str, max_iter: int, tol: float) -> np.ndarray:
+def _one_centrality(m: np.ndarray, kind: str, max_iter: int, tol: float, graph: Any = None) -> np.ndarray:
     import networkx as nx
 
     n = m.shape[0]
     if kind == "in_strength":
         # Σ_j |W[i, j]|: total absolute input to unit i (diagonal included; it is 0 here).
         return np.abs(m).sum(axis=1)
-    g = connectivity_graph(m)
+    if kind not in ("eigenvector", "pagerank"):
+        raise ValueError(f"kind must be 'eigenvector', 'in_strength' or 'pagerank', got {kind!r}")
+    g = connectivity_graph(m) if graph is None else graph
     try:
         if kind == "eigenvector":
-            # networkx uses in-edges on a DiGraph: c_i ∝ Σ_j |W[i, j]| c_j.
+            # networkx uses in-edges on a DiGraph: c_i ∝ Σ_j |W[i, j]| c_j. (The power iteration,
+            # not the ARPACK variant, which refuses graphs that are not strongly connected.)
             c = nx.eigenvector_centrality(g, max_iter=max_iter, tol=tol, weight="weight")
-        elif kind == "pagerank":
-            c = nx.pagerank(g, max_iter=max_iter, tol=tol, weight="weight")
         else:
-            raise ValueError(
-                f"kind must be 'eigenvector', 'in_strength' or 'pagerank', got {kind!r}"
-            )
+            c = nx.pagerank(g, max_iter=max_iter, tol=tol, weight="weight")
     except nx.PowerIterationFailedConvergence as exc:
         raise RuntimeError(
             f"{kind} centrality did not converge in max_iter={max_iter} iterations "
@@ -73,6 +72,17 @@ def centrality(
         raise ValueError("centrality needs a real weight matrix")
     out = np.stack([_one_centrality(m, kind, max_iter, tol) for m in a])
     return out[0] if single else out
+
+
+def centralities(w: np.ndarray, kinds: tuple[str, ...], max_iter: int = 1000, tol: float = 1e-10) -> dict[str, np.ndarray]:
+    """Several kinds of :func:`centrality` of one [N, N] matrix, its graph built once."""
+    a, single = as_square_stack(w)
+    if not single:
+        raise ValueError("centralities takes a single [N, N] matrix")
+    if np.iscomplexobj(a):
+        raise ValueError("centrality needs a real weight matrix")
+    graph = connectivity_graph(a[0]) if set(kinds) - {"in_strength"} else None
+    return {kind: _one_centrality(a[0], kind, max_iter, tol, graph) for kind in kinds}
 
 
 def _top_set(c: np.ndarray, k: int) -> set[int]:

@@ -66,34 +66,39 @@ def matched_eigenvalue_shifts(w0: np.ndarray, w1: np.ndarray) -> dict[str, np.nd
     return {"lambda0": lam0, "lambda1": matched, "shift": shift, "total": float(shift.sum())}
 
 
-def schur_form(w: np.ndarray, order: SchurOrder = "modulus") -> tuple[np.ndarray, np.ndarray]:
+def schur_form(
+    w: np.ndarray, order: SchurOrder = "modulus", want_q: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Complex Schur form (T, Q) of one matrix with W = Q T Q*.
 
     ``order="modulus"`` reorders T's diagonal to descending |λ| (ties: larger imag first)
     with LAPACK ``ztrexc``, making T unique up to a diagonal unitary for distinct
-    eigenvalues; ``order="lapack"`` keeps the order the QR algorithm produced.
+    eigenvalues; ``order="lapack"`` keeps the order the QR algorithm produced. A real W goes
+    through the real Schur form and ``rsf2csf`` (about 3x faster than a complex QR
+    iteration). ``want_q=False`` skips the reordering's updates of Q and returns Q as None.
     """
     a, single = as_square_stack(w)
     if not single:
         raise ValueError("schur_form takes a single [N, N] matrix")
-    t, q = scipy.linalg.schur(a[0].astype(np.complex128), output="complex")
-    if order == "lapack":
-        return t, q
-    if order != "modulus":
+    if order not in ("modulus", "lapack"):
         raise ValueError(f"order must be 'modulus' or 'lapack', got {order!r}")
-    t = np.asfortranarray(t)
-    q = np.asfortranarray(q)
-    n = t.shape[0]
-    target = np.diag(t)[_sort_by_modulus(np.diag(t))]
-    for k in range(n - 1):
-        diag = np.diag(t)[k:]
-        j = k + int(np.argmin(np.abs(diag - target[k])))
-        if j != k:
-            # ztrexc indices are 1-based; moves T[j, j] to position k by adjacent swaps.
-            t, q, info = scipy.linalg.lapack.ztrexc(t, q, j + 1, k + 1)
-            if info != 0:
-                raise RuntimeError(f"LAPACK ztrexc failed (info={info})")
-    return t, q
+    if np.iscomplexobj(a):
+        t, q = scipy.linalg.schur(a[0].astype(np.complex128), output="complex")
+    else:
+        t, q = scipy.linalg.rsf2csf(*scipy.linalg.schur(a[0].astype(np.float64), output="real"))
+    if order == "modulus":
+        t = np.asfortranarray(t, dtype=np.complex128)
+        q = np.asfortranarray(q, dtype=np.complex128)
+        target = np.diag(t)[_sort_by_modulus(np.diag(t))]
+        for k in range(t.shape[0] - 1):
+            j = k + int(np.argmin(np.abs(np.diag(t)[k:] - target[k])))
+            if j != k:
+                # ztrexc indices are 1-based; moves T[j, j] to position k by adjacent swaps.
+                t, q, info = scipy.linalg.lapack.ztrexc(t, q, j + 1, k + 1, wantq=int(want_q),
+                                                        overwrite_a=1, overwrite_q=1)
+                if info != 0:
+                    raise RuntimeError(f"LAPACK ztrexc failed (info={info})")
+    return t, (q if want_q else None)
 
 
 def schur_upper_norm(w: np.ndarray, order: SchurOrder = "modulus") -> float | np.ndarray:
@@ -106,7 +111,7 @@ def schur_upper_norm(w: np.ndarray, order: SchurOrder = "modulus") -> float | np
     a, single = as_square_stack(w)
     out = np.empty(a.shape[0])
     for s, m in enumerate(a):
-        t, _ = schur_form(m, order=order)
+        t, _ = schur_form(m, order=order, want_q=False)
         out[s] = np.linalg.norm(np.triu(t, 1), 2)
     return float(out[0]) if single else out
 

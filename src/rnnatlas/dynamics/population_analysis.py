@@ -168,9 +168,13 @@ def polished_search(pop, pop64, x0: torch.Tensor, h0: torch.Tensor, **options) -
                              polish_jacobian=lambda h, x: pop64.jacobians(h, x)[0], **options)
 
 
+MIN_STARTS_PER_CONDITION = 8
+
+
 def start_counts(n_initial_states: int, n_conditions: int, forward_fraction: float) -> tuple[int, int]:
-    """Starts per condition: (noisy probe states, forward-run end states); at least 16 in all."""
-    per = max(16, n_initial_states // max(1, n_conditions))
+    """Starts per condition: (noisy probe states, forward-run end states); at least
+    ``MIN_STARTS_PER_CONDITION`` in all, so that a task with many conditions still searches each."""
+    per = max(MIN_STARTS_PER_CONDITION, n_initial_states // max(1, n_conditions))
     n_forward = min(per, max(1, round(forward_fraction * per))) if forward_fraction > 0 else 0
     return per - n_forward, n_forward
 

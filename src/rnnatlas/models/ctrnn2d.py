@@ -93,6 +93,65 @@ class CTRNN2DPopulation(nn.Module):
         return rk4(self.vector_field, x0, t_final, dt, return_trajectory, record_every)
 
 
+SENSITIVITY_ACTIVATIONS = ("tanh", "relu")
+
+
+def rk4_with_sensitivity(
+    weight: np.ndarray, x0: np.ndarray, t_final: float, activation: str, dt: float = DT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Final states ``[K, 2]`` of :func:`rk4` and their derivatives ∂x(t_final)/∂W ``[K, 2, 2, 2]``.
+
+    Forward sensitivities: RK4 applied to the state together with S = ∂x/∂W, whose equation is
+    dS/dt = (−I + W diag φ'(x)) S + ∂f/∂W (∂f_i/∂W_jl = δ_ij φ_l(x)). For an explicit
+    Runge–Kutta scheme this is exactly the derivative of the discrete map (the stages are
+    differentiated with it), i.e. what autograd through :func:`rk4` gives, without storing a
+    graph: on the CPU, with 2 × 2 networks, ~2x faster than autograd's backward pass, whose cost
+    is per-operation overhead. Component-wise numpy in float64; ``x0`` is ``[2]``, shared.
+    """
+    if activation not in SENSITIVITY_ACTIVATIONS:
+        raise ValueError(f"no sensitivity equations for activation {activation!r}; "
+                         f"allowed: {', '.join(SENSITIVITY_ACTIVATIONS)}")
+    w = np.asarray(weight, dtype=np.float64)
+    k = w.shape[0]
+    w00, w01, w10, w11 = (np.ascontiguousarray(w[:, i, j]) for i, j in ((0, 0), (0, 1), (1, 0), (1, 1)))
+    n = max(1, int(round(t_final / dt)))
+    h = t_final / n
+
+    def field(z: np.ndarray, out: np.ndarray) -> np.ndarray:
+        # z rows: x1, x2, then S row 1 (∂x1/∂W00, ∂W01, ∂W10, ∂W11) and S row 2.
+        x1, x2 = z[0], z[1]
+        if activation == "tanh":
+            p1, p2 = np.tanh(x1), np.tanh(x2)
+            d1, d2 = 1.0 - p1 * p1, 1.0 - p2 * p2
+        else:  # relu; φ'(0) = 0, as autograd's
+            p1, p2 = np.maximum(x1, 0.0), np.maximum(x2, 0.0)
+            d1, d2 = (x1 > 0).astype(np.float64), (x2 > 0).astype(np.float64)
+        out[0] = w00 * p1 + w01 * p2 - x1
+        out[1] = w10 * p1 + w11 * p2 - x2
+        s1, s2 = z[2:6], z[6:10]
+        np.multiply(w00 * d1 - 1.0, s1, out=out[2:6])
+        out[2:6] += (w01 * d2) * s2
+        np.multiply(w10 * d1, s1, out=out[6:10])
+        out[6:10] += (w11 * d2 - 1.0) * s2
+        out[2] += p1
+        out[3] += p2
+        out[8] += p1
+        out[9] += p2
+        return out
+
+    z = np.zeros((10, k))
+    z[0], z[1] = float(x0[0]), float(x0[1])
+    k1, k2, k3, k4 = (np.empty_like(z) for _ in range(4))
+    with np.errstate(over="ignore", invalid="ignore"):  # diverging networks: the caller sees inf/NaN
+        for _ in range(n):
+            field(z, k1)
+            field(z + (0.5 * h) * k1, k2)
+            field(z + (0.5 * h) * k2, k3)
+            field(z + h * k3, k4)
+            z += (h / 6.0) * (k1 + 2.0 * (k2 + k3) + k4)
+    return np.ascontiguousarray(z[:2].T), np.ascontiguousarray(z[2:].T).reshape(k, 2, 2, 2)
+
+
 def jacobian(weight: torch.Tensor, x: torch.Tensor, activation: str) -> torch.Tensor:
     """∂(dx/dt)/∂x = −I + W diag(φ'(x)) at states ``[K, M, 2]`` → ``[K, M, 2, 2]``.
 
@@ -171,6 +230,6 @@ def trace_determinant(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
 
 
 __all__ = [
-    "CTRNN2DPopulation", "DT", "WEIGHT_RANGE", "jacobian", "relu_orthant_matrices", "rk4",
-    "tanh_fixed_points", "trace_determinant",
+    "CTRNN2DPopulation", "DT", "SENSITIVITY_ACTIVATIONS", "WEIGHT_RANGE", "jacobian", "relu_orthant_matrices",
+    "rk4", "rk4_with_sensitivity", "tanh_fixed_points", "trace_determinant",
 ]

@@ -8,19 +8,35 @@ documented in :mod:`rnnatlas.similarity.distance`. Fixed-point graphs are
 compared by :func:`graph_distance` (networks with the modal node count).
 """
 
-from ._validate import METRICS, FewSamplesWarning
-from .cka import cka
-from .distance import angular_distance, to_distance
-from .graph import GraphDistances, graph_distance
-from .pairwise import (
-    assemble_blocks,
-    block_ranges,
-    pairwise,
-    pairwise_block,
-    similarity_block,
-)
-from .prepared import Prepared, prepare
-from .svcca import canonical_correlations, svcca
+import sys
+from importlib import import_module
+from typing import Any
+
+from .names import METRICS
+
+# Everything else loads on first use (PEP 562): the metric names are read by jobs that need
+# no torch (figures, the command line), and the implementations below import it.
+_WHERE = {
+    "FewSamplesWarning": "._validate", "cka": ".cka", "angular_distance": ".distance", "to_distance": ".distance",
+    "GraphDistances": ".graph", "graph_distance": ".graph", "assemble_blocks": ".blocks",
+    "block_ranges": ".blocks", "pairwise": ".pairwise", "pairwise_block": ".pairwise",
+    "similarity_block": ".pairwise", "Prepared": ".prepared", "prepare": ".prepared",
+    "canonical_correlations": ".svcca", "svcca": ".svcca",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import_module(_WHERE[name], __name__)
+    # Loading a submodule sets the package attribute of its name (``cka``, ``svcca``) to the
+    # module; bind every name whose module is now loaded to the function, as eager imports would.
+    for other, where in _WHERE.items():
+        module = sys.modules.get(__name__ + where)
+        if module is not None:
+            globals()[other] = getattr(module, other)
+    return globals()[name]
+
 
 __all__ = [
     "FewSamplesWarning",

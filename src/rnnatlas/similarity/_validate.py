@@ -14,9 +14,9 @@ from typing import Any, Sequence, Union
 import numpy as np
 import torch
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
+from .names import METRICS
 
-METRICS = ("svcca", "cka_linear", "cka_rbf")
+ArrayLike = Union[np.ndarray, torch.Tensor]
 KERNELS = ("linear", "rbf")
 _MAX_SHAPES_SHOWN = 8
 

@@ -17,7 +17,10 @@ log = logging.getLogger("rnnatlas")
 
 
 def setup_logging() -> None:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Our INFO messages to stderr (the job's log); other libraries' only from WARNING (matplotlib's
+    PDF backend logs every font subset at INFO: hundreds of lines per figure)."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("rnnatlas").setLevel(logging.INFO)
 
 
 def init_seed(spec: NetworkSpec) -> int:

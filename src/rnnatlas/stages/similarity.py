@@ -33,17 +33,23 @@ import os
 import time
 from typing import Any, Mapping, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from ..ids import parse_network_id
 from ..runtime import pick_device
-from ..similarity import Prepared, assemble_blocks, graph_distance, pairwise_block, prepare
 from ..store.atomic import atomic_path, write_json
 from ..store.h5io import ForeignFileError
-from ..store.pairwise_file import read_pairwise, write_embedding, write_pairwise
-from ..store.probe_file import read_probe
 from .common import log
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..similarity import Prepared
+
+# Torch, the similarity engine and xarray are imported inside the functions that use them:
+# the embedding and merge jobs need no torch, the prepare and block jobs no xarray.
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "variance": 0.99,
@@ -52,7 +58,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "angular": False,
     "dtype": "float32",
 }
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")  # names of torch dtypes
 
 
 def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -68,6 +74,8 @@ def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def load_hidden(task: str, probe_paths: Sequence[str]) -> tuple[list[str], list[np.ndarray], dict[str, str]]:
     """(ids, (trials·T, units) hidden states scaled to unit RMS, set-aside id → reason) from probe files."""
+    from ..store.probe_file import read_probe
+
     ids, reps, set_aside = [], [], {}
     for path in probe_paths:
         config, hidden, _ = read_probe(path)
@@ -97,9 +105,13 @@ def _unit_rms(x: np.ndarray) -> np.ndarray:
 def prepare_chunk(task: str, metric: str, reps: Sequence[np.ndarray], options: Mapping[str, Any],
                   device: torch.device | str = "cpu") -> Prepared:
     """The library's per-network precomputation for ``metric`` with the stage's options."""
+    import torch
+
+    from ..similarity import prepare
+
     opts = resolve_options(options)
     return prepare(list(reps), metric, variance=opts["variance"], sigma_fraction=opts["sigma_fraction"],
-                   debiased=opts["debiased"], device=device, dtype=DTYPES[opts["dtype"]])
+                   debiased=opts["debiased"], device=device, dtype=getattr(torch, opts["dtype"]))
 
 
 def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Mapping[str, Any],
@@ -111,14 +123,34 @@ def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Map
     prep = prepare_chunk(task, metric, reps, options, device)
     with atomic_path(out) as tmp:
         prep.save(tmp)
-    meta = {"task": task, "metric": metric, "chunk": int(chunk), "ids": ids, "set_aside": set_aside,
-            "n_samples": int(prep.n_samples), "params": prep.params, "k": prep.widths.tolist(),
-            "constant": prep.constant.tolist()}
-    write_json(out_meta, meta)
+    write_json(out_meta, _chunk_meta(task, metric, chunk, ids, set_aside, prep))
     for net_id, reason in set_aside.items():
         log.warning("%s: %s set aside: %s", task, net_id, reason)
     log.info("%s %s chunk %d: prepared %d networks (%d samples) in %.1fs on %s", task, metric, chunk,
              len(ids), prep.n_samples, time.perf_counter() - start, device)
+
+
+def _chunk_meta(task: str, metric: str, chunk: int, ids: list[str], set_aside: dict[str, str], prep: Prepared) -> dict:
+    return {"task": task, "metric": metric, "chunk": int(chunk), "ids": ids, "set_aside": set_aside,
+            "n_samples": int(prep.n_samples), "params": prep.params, "k": prep.widths.tolist(),
+            "constant": prep.constant.tolist()}
+
+
+def run_single(task: str, metric: str, probe_paths: Sequence[str], options: Mapping[str, Any], out: str,
+               device_name: str = "auto") -> None:
+    """The three stages in one job, for a matrix that is a single chunk (the workflow's choice when
+    the task has at most ``block_size`` networks): the same file as prepare + tile + merge, without
+    two more processes and their temporary files."""
+    start = time.perf_counter()
+    device = pick_device(device_name)
+    ids, reps, set_aside = load_hidden(task, probe_paths)
+    prep = prepare_chunk(task, metric, reps, options, device)
+    for net_id, reason in set_aside.items():
+        log.warning("%s: %s set aside: %s", task, net_id, reason)
+    dist = compute_tile(prep, None, options)
+    _write_matrix(task, metric, [_chunk_meta(task, metric, 0, ids, set_aside, prep)], ids, dist, options, out)
+    log.info("%s %s: %d x %d matrix in one job in %.1fs on %s", task, metric, len(ids), len(ids),
+             time.perf_counter() - start, device)
 
 
 def _read_meta(path: str) -> dict:
@@ -128,6 +160,8 @@ def _read_meta(path: str) -> dict:
 
 def compute_tile(prep_a: Prepared, prep_b: Prepared | None, options: Mapping[str, Any]) -> np.ndarray:
     """Distances chunk a x chunk b (``prep_b=None``: the diagonal tile, symmetric, zero diagonal)."""
+    from ..similarity import pairwise_block
+
     opts = resolve_options(options)
     return pairwise_block(prep_a, prep_a if prep_b is None else prep_b, angular=bool(opts["angular"]))
 
@@ -135,6 +169,8 @@ def compute_tile(prep_a: Prepared, prep_b: Prepared | None, options: Mapping[str
 def run_block(prep_a: str, meta_a: str, prep_b: str, meta_b: str, options: Mapping[str, Any], out: str,
               device_name: str = "auto") -> None:
     """Stage 2: one tile; ``prep_a == prep_b`` is a diagonal tile. Writes an .npz."""
+    from ..similarity import Prepared
+
     start = time.perf_counter()
     device = pick_device(device_name)
     ma, mb = _read_meta(meta_a), _read_meta(meta_b)
@@ -155,6 +191,8 @@ def run_block(prep_a: str, meta_a: str, prep_b: str, meta_b: str, options: Mappi
 def merge_tiles(metas: Sequence[dict], tiles: Sequence[Mapping[str, Any]]) -> tuple[list[str], np.ndarray]:
     """(ids, full matrix) from chunk metadata (in chunk order) and tiles with chunk_a, chunk_b,
     rows, cols, distance. Raises if a tile's ids disagree with its chunks or a pair is missing."""
+    from ..similarity import assemble_blocks
+
     by_chunk = {int(m["chunk"]): m for m in metas}
     if sorted(by_chunk) != list(range(len(metas))):
         raise ValueError(f"chunk metadata must cover chunks 0..{len(metas) - 1}; got {sorted(by_chunk)}")
@@ -178,6 +216,16 @@ def run_merge(task: str, metric: str, meta_paths: Sequence[str], block_paths: Se
         with np.load(p, allow_pickle=False) as z:
             tiles.append({k: z[k] for k in z.files})
     ids, dist = merge_tiles(metas, tiles)
+    _write_matrix(task, metric, metas, ids, dist, options, out)
+    log.info("%s %s: %d x %d matrix from %d tiles (%d networks set aside)", task, metric, len(ids), len(ids),
+             len(tiles), sum(len(m["set_aside"]) for m in metas))
+
+
+def _write_matrix(task: str, metric: str, metas: Sequence[dict], ids: list[str], dist: np.ndarray,
+                  options: Mapping[str, Any], out: str) -> None:
+    """``results/<task>/pairwise/<metric>.nc`` with the per-network coordinates of the chunks' metadata."""
+    from ..store.pairwise_file import write_pairwise
+
     set_aside = {k: v for m in metas for k, v in m["set_aside"].items()}
     extra: dict[str, list] = {"constant": [c for m in metas for c in m["constant"]]}
     if metric == "svcca":
@@ -185,13 +233,12 @@ def run_merge(task: str, metric: str, meta_paths: Sequence[str], block_paths: Se
     opts = {**resolve_options(options), "n_samples": metas[0]["n_samples"] if metas else 0,
             "hidden_state": "h (LSTM: output state, not the cell state)"}
     write_pairwise(out, dist, ids, task=task, metric=metric, options=opts, set_aside=set_aside, extra_coords=extra)
-    log.info("%s %s: %d x %d matrix from %d tiles (%d networks set aside)", task, metric, len(ids), len(ids),
-             len(tiles), len(set_aside))
 
 
 def run_embed(pairwise_path: str, mds_options: Mapping[str, Any], out: str) -> None:
     """2-D metric MDS (SMACOF) of a pairwise file; writes ``results/<task>/embedding/<metric>.nc``."""
     from ..embed import mds_embedding
+    from ..store.pairwise_file import read_pairwise, write_embedding
 
     start = time.perf_counter()
     da = read_pairwise(pairwise_path)
@@ -215,7 +262,9 @@ def run_graph(task: str, graph_paths: Sequence[str], out: str) -> None:
     modal one (see :func:`rnnatlas.similarity.graph_distance`) are set aside and listed in the
     file's ``set_aside``.
     """
+    from ..similarity import graph_distance
     from ..store.graph_file import read_graph
+    from ..store.pairwise_file import write_pairwise
 
     ids, adjs, not_analysed = [], [], {}
     for path in graph_paths:

@@ -71,12 +71,14 @@ def _subspaces(x: np.ndarray, opts: dict, seed: int) -> dict[str, np.ndarray]:
             for d in dict.fromkeys([*opts["dca_dims"], opts["latent_dim"]])}
     pi_pca = [L.gaussian_predictive_information(x @ L.pca_subspace(x, d)[0], window) for d in opts["dca_dims"]]
     return {"pi_dca": np.asarray([fits[d][1] for d in opts["dca_dims"]]), "pi_pca": np.asarray(pi_pca),
-            "dca_basis": fits[opts["latent_dim"]][0], "pca_basis": L.pca_subspace(x, opts["latent_dim"])[0]}
+            "dca_basis": fits[opts["latent_dim"]][0], "pi_latent": fits[opts["latent_dim"]][1],
+            "pca_basis": L.pca_subspace(x, opts["latent_dim"])[0]}
 
 
-def analyse_network(record: ModelRecord, k: int, hidden_trained: np.ndarray, hidden_untrained: np.ndarray,
+def analyse_network(record: ModelRecord, k: int, hidden: dict[str, np.ndarray], subspaces: dict[str, dict],
                     groups: np.ndarray, pi_theta: dict[str, np.ndarray], opts: dict) -> tuple[dict, dict]:
-    """Arrays and attributes of one network's ``training_change.h5``."""
+    """Arrays and attributes of one network's ``training_change.h5`` (``hidden`` and ``subspaces``:
+    its probe activity and :func:`_subspaces` per state, trained and untrained)."""
     snaps = record.snapshots["weight_hh"].astype(np.float64)
     w0, w1 = snaps[0], record.params["weight_hh"].astype(np.float64)
     seed = int(opts["seed"])
@@ -90,20 +92,21 @@ def analyse_network(record: ModelRecord, k: int, hidden_trained: np.ndarray, hid
     }
     arrays["eigenvalue_shift"] = C.matched_eigenvalue_shifts(w0, w1)["shift"]
     attrs: dict = {"centrality": opts["centrality"]}
+    before, after = C.centralities(w0, CENTRALITIES), C.centralities(w1, CENTRALITIES)
     for kind in CENTRALITIES:
-        c0, c1 = C.centrality(w0, kind), C.centrality(w1, kind)
+        c0, c1 = before[kind], after[kind]
         arrays[f"centrality_{kind}_initial"], arrays[f"centrality_{kind}_final"] = c0, c1
         change = C.centrality_change(c0, c1, top_fraction=opts["top_fraction"])
         attrs[f"centrality_{kind}_spearman"] = float(change["spearman"])
         attrs[f"centrality_{kind}_top_leaving"] = float(change["top_leave_fraction"])
     readout = record.params["weight_out"].astype(np.float64)[0]
-    for state, hidden in (("trained", hidden_trained), ("untrained", hidden_untrained)):
-        sub = _subspaces(hidden, opts, seed)
+    for state in ("trained", "untrained"):
+        sub = subspaces[state]
         arrays[f"pi_dca_{state}"], arrays[f"pi_pca_{state}"] = sub["pi_dca"], sub["pi_pca"]
         arrays[f"dca_basis_{state}"], arrays[f"pca_basis_{state}"] = sub["dca_basis"], sub["pca_basis"]
         attrs[f"readout_angle_dca_{state}"] = float(L.angle_to_vector(sub["dca_basis"], readout))
         attrs[f"readout_angle_pca_{state}"] = float(L.angle_to_vector(sub["pca_basis"], readout))
-        bases = [L.dca_subspace(hidden[groups == g], opts["latent_dim"], opts["dca_window"], seed=seed,
+        bases = [L.dca_subspace(hidden[state][groups == g], opts["latent_dim"], opts["dca_window"], seed=seed,
                                 max_dim=opts["pca_prefilter"])[0] for g in (0, 1)]
         arrays[f"condition_angles_{state}"] = L.subspace_angles(*bases)
         arrays[f"pi_theta_{state}"] = pi_theta[state][k]
@@ -135,20 +138,27 @@ def run(task: str, task_data_path: str, model_paths: list[str], out_paths: list[
     probe = data.probe.batch.inputs.to(device=device, dtype=torch.float64)
     groups = condition_groups(data.task, data.probe.labels)
     hidden = {"trained": _hidden(trained, probe), "untrained": _hidden(untrained, probe)}
+    seed = int(options["seed"])
+    subspaces = {state: [_subspaces(h, options, seed) for h in hidden[state]] for state in hidden}
     thetas = np.linspace(0.0, np.pi / 4, int(options["thetas"]))
     pi_theta = {state: np.zeros((len(recs), len(thetas))) for state in hidden}
     for j, theta in enumerate(thetas):
+        if theta == 0.0 and trained.activation == "relu":
+            # θ = 0 is the networks' own ReLU: the latent-dimension DCA fit above is this one.
+            for state in hidden:
+                pi_theta[state][:, j] = [sub["pi_latent"] for sub in subspaces[state]]
+            continue
         phi = leaky_relu_at_angle(float(theta))
         for state, pop in (("trained", trained), ("untrained", untrained)):
             h = _hidden(pop, probe, phi)
             for k in range(len(recs)):
                 _, pi_theta[state][k, j] = L.dca_subspace(h[k], options["latent_dim"], options["dca_window"],
-                                                          seed=int(options["seed"]), max_dim=options["pca_prefilter"])
+                                                          seed=seed, max_dim=options["pca_prefilter"])
     with torch.no_grad():
         outputs, _ = trained(data.validation.inputs.to(device=device, dtype=torch.float64))
     for j, k in enumerate(usable):
-        arrays, attrs = analyse_network(recs[j], j, hidden["trained"][j], hidden["untrained"][j], groups, pi_theta,
-                                        options)
+        arrays, attrs = analyse_network(recs[j], j, {state: h[j] for state, h in hidden.items()},
+                                        {state: sub[j] for state, sub in subspaces.items()}, groups, pi_theta, options)
         out, target, correct = _accuracy(outputs[j].cpu().numpy(), data.validation)
         arrays.update({"thetas": thetas, "val_mean_output": out, "val_mean_target": target, "val_correct": correct,
                        "val_mean_input": data.validation.inputs.numpy().mean(0)})

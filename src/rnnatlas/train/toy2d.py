@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..models.ctrnn2d import DT, CTRNN2DPopulation
+from ..models.ctrnn2d import DT, SENSITIVITY_ACTIVATIONS, CTRNN2DPopulation, rk4_with_sensitivity
 
 
 @dataclass
@@ -73,6 +73,32 @@ def normalised_gd_step(weight: torch.Tensor, grad: torch.Tensor, loss: torch.Ten
     return weight - scale.view(-1, 1, 1) * torch.nan_to_num(grad)
 
 
+def _loss_and_gradient(population: CTRNN2DPopulation, task: Toy2DTask, dt: float, x0: torch.Tensor):
+    """Each network's loss ``[K]`` and a function ``active ↦ ∂L/∂W`` (0 for inactive networks).
+
+    On the CPU in float64 (tanh, relu) by forward sensitivities (``rk4_with_sensitivity``, the
+    same gradient as autograd up to rounding, ~2x faster); otherwise by autograd through ``rk4``.
+    """
+    w = population.weight
+    if w.device.type == "cpu" and w.dtype == torch.float64 and population.activation in SENSITIVITY_ACTIVATIONS:
+        x_final, dx_dw = rk4_with_sensitivity(w.detach().numpy(), x0.numpy(), task.t_final, population.activation, dt)
+        residual = x_final - np.asarray(task.target, dtype=np.float64)
+        loss = torch.from_numpy((residual ** 2).sum(-1))
+        with np.errstate(invalid="ignore", over="ignore"):
+            grad = torch.from_numpy(2.0 * np.einsum("ki,kijl->kjl", residual, dx_dw))
+
+        def sensitivity_gradient(active: torch.Tensor) -> torch.Tensor:
+            return torch.where(active.view(-1, 1, 1), grad, torch.zeros_like(grad))
+        return loss, sensitivity_gradient
+    x_final, _ = population(x0, task.t_final, dt)
+    loss = task.loss(x_final)
+
+    def autograd_gradient(active: torch.Tensor) -> torch.Tensor:
+        (g,) = torch.autograd.grad(torch.where(active, loss, torch.zeros_like(loss)).sum(), w)
+        return g
+    return loss.detach(), autograd_gradient
+
+
 def train_toy2d(
     population: CTRNN2DPopulation, task: Toy2DTask | None = None, settings: Toy2DSettings | None = None
 ) -> Toy2DResult:
@@ -89,13 +115,12 @@ def train_toy2d(
     reasons = [""] * k
     start = time.perf_counter()
     for epoch in range(s.epochs):
-        x_final, _ = population(x0, task.t_final, s.dt)
-        loss = task.loss(x_final)
+        loss, grad_of = _loss_and_gradient(population, task, s.dt, x0)
         finite = torch.isfinite(loss)
         for i in torch.nonzero(active & ~finite).flatten().tolist():
             failed[i], reasons[i] = True, f"non-finite loss at epoch {epoch}"
         active &= finite
-        (grad,) = torch.autograd.grad(torch.where(active, loss, torch.zeros_like(loss)).sum(), w)
+        grad = grad_of(active)
         with torch.no_grad():
             new = normalised_gd_step(w, grad, loss.detach(), s.learning_rate, active)
             bad = active & ~torch.isfinite(new).all(dim=(1, 2))
