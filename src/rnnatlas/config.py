@@ -10,6 +10,7 @@ key's path, the bad value, and what is allowed. Validation runs before any job i
 from __future__ import annotations
 
 import copy
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -72,6 +73,9 @@ def _allowed(schema: dict[str, Any], root: dict[str, Any]) -> str:
         return repr(schema["const"])
     if "anyOf" in schema:
         return " or ".join(_allowed(s, root) for s in schema["anyOf"])
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        unique = ", no duplicates" if schema.get("uniqueItems") else ""
+        return f"a list of {_allowed(schema['items'], root)}{unique}"
     if "type" in schema:
         bounds = [f"{k} {schema[k]}" for k in ("minimum", "exclusiveMinimum", "maximum") if k in schema]
         return f"{schema['type']}" + (f" ({', '.join(bounds)})" if bounds else "")
@@ -132,6 +136,27 @@ def build_schema(schema_path: str | os.PathLike | None = None) -> dict[str, Any]
     return schema
 
 
+def _strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """Draft 2020-12 with an ``integer`` that is an int: JSON Schema counts 1.0 as an integer,
+    which let ``seeds: [0, 1.0]`` or ``units: [8.0]`` through to crash later jobs."""
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _, x: isinstance(x, int) and not isinstance(x, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
+def _non_finite(value: Any, path: str = "") -> list[str]:
+    """Every NaN or infinite number in the configuration: none is ever meaningful (a threshold
+    that accepts everything is a large finite number), and they fail late or silently."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"config key '{path}' = {value!r} is not a finite number; every number in the "
+                "configuration must be finite"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite(v, f"{path}[{i}]")]
+    return []
+
+
 def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Check ``config`` against the schema and semantic rules; raise ConfigError listing every problem.
 
@@ -147,9 +172,9 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = Non
     except (ImportError, OSError) as exc:
         raise ConfigError(f"invalid configuration:\n  - config key 'plugins': {exc}") from exc
     schema = build_schema(schema_path)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _strict_validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    problems = [_describe(e, schema) for e in errors]
+    problems = _non_finite(config) + [_describe(e, schema) for e in errors]
     if not problems:
         problems = _semantic_problems(config)
     if problems:

@@ -39,6 +39,33 @@ def test_bad_values_name_the_key_the_value_and_what_is_allowed(path, value, expe
         validate(_with(path, value))
 
 
+@pytest.mark.parametrize("path,value", [
+    ("universality.training.hyperparameters.flipflop.learning_rate", float("nan")),
+    ("universality.training.hyperparameters.default.learning_rate", float("inf")),
+    ("tasks.flipflop.accept_val_loss", float("nan")),
+    ("dynamics.tol_q", float("inf")),
+    ("universality.grid.l2", [float("nan")]),
+    ("space_of_solutions.toy2d.dt", float("-inf")),
+])
+def test_non_finite_numbers_are_rejected_naming_the_key(path, value):
+    """Seen in the field: these passed validation and then diverged, accepted nothing, changed
+    fixed-point counts silently or crashed the Snakefile."""
+    key = re.escape(path + ("[0]" if isinstance(value, list) else ""))
+    with pytest.raises(ConfigError, match=key + r"' = (nan|inf|-inf) is not a finite number"):
+        validate(_with(path, value))
+
+
+@pytest.mark.parametrize("path,value,key", [
+    ("universality.grid.seeds", [0, 1.0], r"universality\.grid\.seeds' = \[0, 1\.0\] is not allowed; allowed: "
+                                          r"integer \(minimum 1\) or a list of integer \(minimum 0\), no duplicates"),
+    ("universality.grid.units", [8.0], r"universality\.grid\.units\[0\]' = 8\.0 has the wrong type; expected integer"),
+    ("universality.training.batch_size", 64.0, r"universality\.training\.batch_size' = 64\.0 has the wrong type"),
+])
+def test_floats_where_integers_belong_are_rejected(path, value, key):
+    with pytest.raises(ConfigError, match=key):
+        validate(_with(path, value))
+
+
 def test_misspelled_key_is_rejected_with_the_allowed_keys():
     config = copy.deepcopy(DEFAULT)
     config["universality"]["gird"] = config["universality"].pop("grid")
