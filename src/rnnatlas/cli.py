@@ -158,11 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-json", required=True)
 
-    sim_metrics = METRICS
     p = sub.add_parser("similarity-prepare", parents=[common],
                        help="per-network similarity precomputation for one chunk of networks")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
-    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
     p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the chunk's networks, in matrix order")
     p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
@@ -172,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("similarity-single", parents=[common],
                        help="prepare, tile and merge in one job: results/<task>/pairwise/<metric>.nc of one chunk")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
-    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the task's networks, in matrix order")
     p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True)
@@ -187,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("similarity-merge", parents=[common], help="assemble tiles into results/<task>/pairwise/<metric>.nc")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
-    p.add_argument("--metric", required=True, choices=sim_metrics, metavar="METRIC", help="one of: %(choices)s")
+    p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--metas", nargs="+", required=True, help="chunk metadata files, in chunk order")
     p.add_argument("--blocks", nargs="+", required=True, help="tile files")
     p.add_argument("--options", type=_json, default={})

@@ -31,9 +31,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Mapping, Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
