@@ -192,6 +192,12 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     except ValueError as exc:
         return [str(exc)]
     problems = []
+    if not enabled_studies(config):
+        from .studies import STUDIES
+
+        problems.append("nothing to run: none of the registered studies ("
+                        + ", ".join(s.section for s in STUDIES.values())
+                        + ") is enabled or has a task in this configuration")
     for task in used:
         if task not in config["tasks"]:
             problems.append(f"task {task!r} is used but 'tasks.{task}' is not configured")

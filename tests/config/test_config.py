@@ -66,6 +66,20 @@ def test_floats_where_integers_belong_are_rejected(path, value, key):
         validate(_with(path, value))
 
 
+def test_a_config_with_nothing_to_run_is_an_error():
+    config = _with("universality.tasks", [])
+    for study in ("space_of_solutions", "training_change"):
+        config[study]["enabled"] = False
+    with pytest.raises(ConfigError, match=r"nothing to run: none of the registered studies \(.*universality.*\)"):
+        validate(config)
+
+
+def test_no_similarity_metric_for_study_u_is_an_error():
+    with pytest.raises(ConfigError, match=r"'similarity\.metrics' is empty: .*allowed: a list of 'svcca'"):
+        validate(_with("similarity.metrics", []))
+    validate(_with("universality.tasks", []) | {"similarity": {**DEFAULT["similarity"], "metrics": []}})
+
+
 def test_misspelled_key_is_rejected_with_the_allowed_keys():
     config = copy.deepcopy(DEFAULT)
     config["universality"]["gird"] = config["universality"].pop("grid")

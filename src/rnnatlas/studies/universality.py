@@ -66,6 +66,11 @@ class Universality(Study):
                 problems.append(f"config key 'universality.search.ranges.{name}' = {[lo, hi]}: lower bound above upper bound")
             if name in ("learning_rate", "clip") and lo <= 0:
                 problems.append(f"config key 'universality.search.ranges.{name}' = {[lo, hi]}: log-uniform range needs bounds > 0")
+        if not config["similarity"]["metrics"]:
+            from ..similarity import METRICS
+
+            problems.append("config key 'similarity.metrics' is empty: this study's figures and summary compare "
+                            f"networks by them; allowed: a list of {', '.join(map(repr, METRICS))}")
         iterations = [uni["training"]["iterations"][t] for t in uni["tasks"] if t in uni["training"]["iterations"]]
         if uni["search"]["enabled"] and iterations and uni["search"]["min_iterations"] > min(iterations):
             problems.append("config key 'universality.search.min_iterations' exceeds the training iterations")
