@@ -122,10 +122,14 @@ def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Map
     with atomic_path(out) as tmp:
         prep.save(tmp)
     write_json(out_meta, _chunk_meta(task, metric, chunk, ids, set_aside, prep))
-    for net_id, reason in set_aside.items():
-        log.warning("%s: %s set aside: %s", task, net_id, reason)
+    _log_set_aside(task, set_aside)
     log.info("%s %s chunk %d: prepared %d networks (%d samples) in %.1fs on %s", task, metric, chunk,
              len(ids), prep.n_samples, time.perf_counter() - start, device)
+
+
+def _log_set_aside(task: str, set_aside: dict[str, str]) -> None:
+    for net_id, reason in set_aside.items():
+        log.warning("%s: %s set aside: %s", task, net_id, reason)
 
 
 def _chunk_meta(task: str, metric: str, chunk: int, ids: list[str], set_aside: dict[str, str], prep: Prepared) -> dict:
@@ -143,8 +147,7 @@ def run_single(task: str, metric: str, probe_paths: Sequence[str], options: Mapp
     device = pick_device(device_name)
     ids, reps, set_aside = load_hidden(task, probe_paths)
     prep = prepare_chunk(task, metric, reps, options, device)
-    for net_id, reason in set_aside.items():
-        log.warning("%s: %s set aside: %s", task, net_id, reason)
+    _log_set_aside(task, set_aside)
     dist = compute_tile(prep, None, options)
     _write_matrix(task, metric, [_chunk_meta(task, metric, 0, ids, set_aside, prep)], ids, dist, options, out)
     log.info("%s %s: %d x %d matrix in one job in %.1fs on %s", task, metric, len(ids), len(ids),
