@@ -67,3 +67,18 @@ def test_paired_difference_nan_pairs_and_degenerate() -> None:
     assert paired_difference([1.0], [0.0])["effect_size"] is None
     with pytest.raises(ValueError):
         paired_difference([1.0, 2.0], [1.0])
+
+
+def test_welch_difference_matches_scipy():
+    from scipy import stats as st
+
+    from rnnatlas.stats import welch_difference
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(1.0, 1.0, 7), rng.normal(0.0, 3.0, 5)
+    out = welch_difference(a, b)
+    assert out["difference"] == pytest.approx(a.mean() - b.mean())
+    assert out["p_value"] == pytest.approx(st.ttest_ind(a, b, equal_var=False).pvalue)
+    ci = st.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (out["ci_low"], out["ci_high"]) == pytest.approx((ci.low, ci.high))
+    assert welch_difference([1.0], [2.0, 3.0])["p_value"] is None

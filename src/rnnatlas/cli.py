@@ -152,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fixed-points", nargs="*", default=[], help="fixed_points.h5 files (trained and twins)")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("multitask", parents=[common], help="task analyses and per-epoch fixed points of a pack (study M)")
+    p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
+    p.add_argument("--task-data", required=True)
+    p.add_argument("--models", nargs="+", required=True, help="model.h5 of the pack's trained networks")
+    p.add_argument("--out-fixed-points", nargs="+", required=True, help="fixed_points.h5 per network, in the order of --models")
+    p.add_argument("--out", nargs="+", required=True, help="multitask.h5 per network, in the order of --models")
+    p.add_argument("--options", type=_json, required=True,
+                   help="config key multitask.analysis with the dynamics section under 'dynamics' (JSON)")
+
+    p = sub.add_parser("multitask-summary", parents=[common], help="results/multitask/summary.json")
+    p.add_argument("--analyses", nargs="+", required=True, help="multitask.h5 files")
+    p.add_argument("--fixed-points", nargs="+", required=True, help="fixed_points.h5 files, in the same order")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("summarize", parents=[common], help="table of a task's networks")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--models", nargs="+", required=True)
@@ -269,6 +283,9 @@ STAGES = {
     "summarize": _stage("summarize", "run", "task", "models", "out_csv", "out_json"),
     "training-change": _stage("training_change", "run", "task", "task_data", "models", "out", "options", device=True),
     "training-change-summary": _stage("training_change_summary", "run", "changes", "fixed_points", "out"),
+    "multitask": _stage("multitask", "run", "task", "task_data", "models", "out_fixed_points", "out", "options",
+                        device=True),
+    "multitask-summary": _stage("multitask_summary", "run", "analyses", "fixed_points", "out"),
     "similarity-prepare": _stage("similarity", "run_prepare", "task", "metric", "probes", "options", "out", "out_meta",
                                  "chunk", device=True),
     "similarity-block": _stage("similarity", "run_block", "prep_a", "meta_a", "prep_b", "meta_b", "options", "out",

@@ -38,7 +38,7 @@ def format_float(value: float) -> str:
 # Per-task network settings: the same for every network of a task, so they are not part of the
 # id (nor of paths); they are stored in every file's config only when they differ from their
 # defaults (NETWORK_DEFAULTS, the field defaults of NetworkSpec).
-NETWORK_SETTINGS = ("alpha", "noise_rec", "noise_in", "trainable", "mask", "init", "init_options")
+NETWORK_SETTINGS = ("alpha", "noise_rec", "noise_in", "trainable", "mask", "init", "init_options", "readout")
 
 InitOptions = tuple[tuple[str, Any], ...]
 
@@ -96,6 +96,7 @@ class NetworkSpec:
     mask: str = ""  # a fixed structural mask by name (models.masks), "" = none
     init: str = "uniform"  # initialisation scheme by name (models.init)
     init_options: InitOptions = ()  # the scheme's options, sorted (name, value) pairs (a dict is accepted)
+    readout: str = "linear"  # the output nonlinearity: z = g(W_out h + b_out), g linear or sigmoid
 
     def __post_init__(self) -> None:
         # Normalise the settings (YAML gives ints and lists) and check what needs no registry;
@@ -114,7 +115,7 @@ class NetworkSpec:
         if isinstance(trainable, str) or not all(isinstance(t, str) for t in trainable):
             raise ValueError(f"network setting 'trainable' must be a list of parameter names, got {trainable!r}")
         object.__setattr__(self, "trainable", tuple(sorted(set(trainable))))
-        for name in ("mask", "init"):
+        for name in ("mask", "init", "readout"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"network setting {name!r} must be a name, got {getattr(self, name)!r}")
         object.__setattr__(self, "init_options", normalise_init_options(self.init_options))

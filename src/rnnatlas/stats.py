@@ -61,3 +61,35 @@ def paired_difference(a: Any, b: Any, level: float = 0.95) -> dict[str, float | 
     else:
         out["effect_size"] = float(mean) / float(sd)
     return out
+
+
+def welch_difference(a: Any, b: Any, level: float = 0.95) -> dict[str, float | int | None]:
+    """Difference of means mean(a) − mean(b) of two independent groups with Welch's t-interval
+    (Welch–Satterthwaite degrees of freedom) and its two-sided p-value.
+
+    Returns ``{"n_a", "n_b", "difference", "ci_low", "ci_high", "p_value"}``; NaNs are dropped;
+    the interval and p are None unless both groups have at least two values and not both
+    have zero spread.
+    """
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if np.any(np.isinf(x)) or np.any(np.isinf(y)):
+        raise ValueError("values contain ±inf")
+    out: dict[str, float | int | None] = {"n_a": int(x.size), "n_b": int(y.size), "difference": None,
+                                          "ci_low": None, "ci_high": None, "p_value": None}
+    if x.size == 0 or y.size == 0:
+        return out
+    diff = float(x.mean() - y.mean())
+    out["difference"] = diff
+    if x.size < 2 or y.size < 2:
+        return out
+    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se2 = va + vb
+    if se2 == 0:
+        return out
+    df = se2**2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))
+    half = float(_st.t.ppf(0.5 + level / 2, df=df)) * float(np.sqrt(se2))
+    p = 2.0 * float(_st.t.sf(abs(diff) / np.sqrt(se2), df=df))
+    out.update(ci_low=diff - half, ci_high=diff + half, p_value=p)
+    return out

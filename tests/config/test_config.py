@@ -33,6 +33,10 @@ def _with(path: str, value):
     ("device", "tpu", r"'device' = 'tpu' is not allowed; allowed: 'auto', 'cpu', 'cuda'"),
     ("tasks.flipflop.flip_probability", 1.5, r"tasks\.flipflop\.flip_probability' = 1\.5 is out of range; allowed: <= 1"),
     ("universality.search.ranges.clip", [10.0, 0.1], r"lower bound above upper bound"),
+    ("multitask.model.tau_ms", 10, r"'multitask\.model\.tau_ms' = 10 is below the task's step 20\.0 ms"),
+    ("multitask.model.recurrent_init", "eye", r"'multitask\.model\.recurrent_init' = 'eye' is not allowed; allowed: 'diag', 'randortho'"),
+    ("tasks.go_family.rules", ["go", "dm1"], r"tasks\.go_family\.rules\[1\]' = 'dm1' is not allowed"),
+    ("tasks.go.n_condition_angles", 3, r"'tasks\.go': .*must divide 'n_probe_angles' = 16"),
 ])
 def test_bad_values_name_the_key_the_value_and_what_is_allowed(path, value, expected):
     with pytest.raises(ConfigError, match=expected):
@@ -68,9 +72,16 @@ def test_floats_where_integers_belong_are_rejected(path, value, key):
 
 def test_a_config_with_nothing_to_run_is_an_error():
     config = _with("universality.tasks", [])
-    for study in ("space_of_solutions", "training_change"):
+    for study in ("space_of_solutions", "training_change", "multitask"):
         config[study]["enabled"] = False
     with pytest.raises(ConfigError, match=r"nothing to run: none of the registered studies \(.*universality.*\)"):
+        validate(config)
+
+
+def test_study_m_trains_only_go_family_tasks():
+    config = _with("multitask.tasks", {"flipflop": {"iterations": 10}})
+    config["universality"]["tasks"] = ["sine", "cdi"]
+    with pytest.raises(ConfigError, match=r"'multitask\.tasks' names 'flipflop', which is not a Go-family task"):
         validate(config)
 
 
@@ -148,18 +159,28 @@ def _dry_run_rules(tmp_path, yaml_text: str) -> dict[str, int]:
 
 
 def test_each_study_can_run_alone(tmp_path):
-    only_s = _dry_run_rules(tmp_path, "universality:\n  tasks: []\ntraining_change: {enabled: false}\n")
+    off = {"universality": "universality:\n  tasks: []\n", "space_of_solutions": "space_of_solutions:\n  enabled: false\n",
+           "training_change": "training_change: {enabled: false}\n", "multitask": "multitask: {enabled: false}\n"}
+
+    def alone(study: str) -> dict[str, int]:
+        return _dry_run_rules(tmp_path, "".join(text for name, text in off.items() if name != study))
+
+    only_s = alone("space_of_solutions")
     assert only_s["toy2d_tanh"] == only_s["toy2d_relu"] == 1 and only_s["task_data"] == 1
     assert {n for n in only_s if n.startswith("figure_")} == {
         "figure_toy2d_trajectories", "figure_toy2d_trace_det", "figure_rsg_features", "figure_rsg_classes"}
     assert not any(name.startswith(("train_flipflop", "fixed_points", "similarity", "dynamics_summary"))
                    for name in only_s)
-    only_u = _dry_run_rules(tmp_path, "space_of_solutions:\n  enabled: false\ntraining_change: {enabled: false}\n")
+    only_u = alone("universality")
     assert not any("toy2d" in name or "rsg" in name for name in only_u) and only_u["task_data"] == 3
     assert only_u["figure_fig1_flipflop"] == 1 and only_u["dynamics_summary_cdi"] == 1
-    only_h = _dry_run_rules(tmp_path, "universality:\n  tasks: []\nspace_of_solutions:\n  enabled: false\n")
+    only_h = alone("training_change")
     assert only_h["task_data"] == 2 and only_h["training_change_summary"] == 1
     assert sum(n.startswith("figure_h_fig") for n in only_h) == 10 and not any("toy2d" in n for n in only_h)
+    only_m = alone("multitask")
+    assert only_m["task_data"] == 2 and only_m["multitask_summary"] == 1
+    assert only_m["train_go_vanilla_softplus_n64_p00"] == only_m["multitask_go_family_vanilla_softplus_n64_p00"] == 1
+    assert sum(n.startswith("figure_m_fig") for n in only_m) == 7 and not any(n.startswith("fixed_points") for n in only_m)
 
 
 def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):

@@ -57,6 +57,26 @@ def test_fast_gradients_equal_autograd(arch, activation, shared_inputs, with_sta
         torch.testing.assert_close(grads_f[name], grads_p[name], atol=1e-10, rtol=0, msg=name)
 
 
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("alpha", [0.2, 0.5])
+def test_leaky_vanilla_fast_path_equals_autograd(activation, alpha, monkeypatch):
+    """With a leak (studies H and M), the vanilla cell's hand-written recurrence gives the plain
+    loop's states bit for bit and its gradients; other leaky cells fall back to autograd."""
+    pop = _population("vanilla", activation)
+    pop.alpha = alpha
+    assert pop._fast_path() is not None
+    gen = torch.Generator().manual_seed(2)
+    inputs = torch.randn(K, T, B, I, generator=gen, dtype=torch.float64)
+    state0 = torch.randn(K, B, pop.state_dim, generator=gen, dtype=torch.float64)
+    out_f, states_f, grads_f = _run(pop, inputs, state0, plain=False, monkeypatch=monkeypatch)
+    out_p, states_p, grads_p = _run(pop, inputs, state0, plain=True, monkeypatch=monkeypatch)
+    assert torch.equal(states_f, states_p) and torch.equal(out_f, out_p)
+    for name in grads_p:
+        torch.testing.assert_close(grads_f[name], grads_p[name], atol=1e-10, rtol=1e-12, msg=name)
+    for arch in ("ugrnn", "gru", "lstm"):
+        assert fast_path_for(CELLS[arch], "tanh", None, alpha) is None
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_registered_activation(arch, activation, monkeypatch):

@@ -71,7 +71,8 @@ def test_each_task_is_trained_by_one_study():
     studies = plan.trained_tasks(DEFAULT)
     assert studies == {"flipflop": STUDIES["universality"], "sine": STUDIES["universality"],
                        "cdi": STUDIES["universality"], "rsg": STUDIES["space_of_solutions"],
-                       "perception": STUDIES["training_change"], "decision": STUDIES["training_change"]}
+                       "perception": STUDIES["training_change"], "decision": STUDIES["training_change"],
+                       "go": STUDIES["multitask"], "go_family": STUDIES["multitask"]}
 
 
 def test_render_command_fills_placeholders_as_snakemake_would():

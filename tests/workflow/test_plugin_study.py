@@ -62,7 +62,7 @@ def test_a_plugin_study_runs_end_to_end(tmp_path):
     config = tmp_path / "plugin.yaml"
     config.write_text(
         f"device: cpu\nplugins: [{PLUGIN}]\nuniversality: {{tasks: []}}\nspace_of_solutions: {{enabled: false}}\n"
-        "training_change: {enabled: false}\n"
+        "training_change: {enabled: false}\nmultitask: {enabled: false}\n"
         "ramps:\n  grid: {arch: [vanilla, gru], activation: [tanh], units: [4], seeds: 2}\n  iterations: 30\n"
         "tasks:\n  ramp: {n_steps: 10, validation_trials: 8, accept_val_loss: 1.0, data_seed: 0}\n"
     )

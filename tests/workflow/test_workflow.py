@@ -123,6 +123,34 @@ def test_training_change_outputs(tiny_run):
     assert len(figures) == 10 and all(name.startswith("h_fig") for name in figures)
 
 
+def test_multitask_outputs(tiny_run):
+    """Study M: Go-only and Go-family networks with the reference's model, a multitask.h5 and a
+    fixed_points.h5 per network (points under the task's epoch inputs), the summary with the
+    open question answered, and the seven figures."""
+    from rnnatlas.store.fixed_point_file import read_fixed_points
+    from rnnatlas.store.multitask_file import read_multitask
+
+    summary = json.loads((tiny_run / "multitask" / "summary.json").read_text())
+    assert set(summary["groups"]) == {"go", "go_family"}
+    assert summary["open_question"]["answer"].startswith("On the Go task's epochs")
+    for task, n_rules in (("go", 1), ("go_family", 6)):
+        assert summary["groups"][task]["rules"][0] == "go" and len(summary["groups"][task]["rules"]) == n_rules
+        for seed in (0, 1):
+            net = tiny_run / task / "nets" / f"vanilla-softplus-n8-l2_0e+00-s{seed:02d}"
+            model = read_model(net / "model.h5")
+            assert model.spec.alpha == 0.2 and model.spec.readout == "sigmoid" and model.spec.init == "yang_rate"
+            assert list(model.snapshots["iterations"]) == [0, 10, 20] and "weight_ih" in model.snapshots
+            _, arrays, attrs = read_multitask(net / "multitask.h5")
+            assert attrs["analysed"] and arrays["performance"].shape == (n_rules,)
+            assert arrays["performance_over_training"].shape == (3, n_rules)
+            assert np.all((arrays["performance"] >= 0) & (arrays["performance"] <= 1))
+            assert arrays["task_variance"].shape == (n_rules, 8)
+            _, points, _ = read_fixed_points(net / "fixed_points.h5")
+            assert np.all(arrays["n_fixed"] + arrays["n_slow"] >= 0) and len(points["q"]) > 0
+    figures = sorted(p.stem for p in (tiny_run / "figures" / "multitask").glob("*.png"))
+    assert len(figures) == 7 and all(name.startswith("m_fig") for name in figures)
+
+
 def test_run_configuration_is_the_merged_config(tiny_run):
     import yaml
 
@@ -149,7 +177,7 @@ def test_killed_run_resumes_and_leaves_only_complete_files(tmp_path):
     """Kill Snakemake and its jobs while they train, run again: it completes, every model.h5 reads."""
     slow = tmp_path / "slow.yaml"
     slow.write_text("universality:\n  tasks: [sine]\n  training:\n    iterations: {sine: 1500}\n"
-                    "training_change: {enabled: false}\nspace_of_solutions: {enabled: false}\n")
+                    "training_change: {enabled: false}\nspace_of_solutions: {enabled: false}\nmultitask: {enabled: false}\n")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
            "--configfile", str(TINY), str(slow), "--cores", "2"]
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}

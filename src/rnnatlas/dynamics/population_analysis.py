@@ -93,11 +93,17 @@ def probe_states(pop, probe_inputs: torch.Tensor) -> torch.Tensor:
 def condition_starts(states: torch.Tensor, trial_condition: np.ndarray, conditions: torch.Tensor,
                      n_per_condition: int, noise_scale: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Initial states ``[K, M, S]`` and their inputs x* ``[K, M, I]``: for each condition, states
-    of the probe trials (``[K, B, T, S]``) that run along that condition's manifold, plus noise."""
+    of the probe trials (``[K, B, T, S]``) that run along that condition's manifold, plus noise.
+    ``trial_condition`` is the condition of each trial ``[B]``, or of each step of each trial
+    ``[B, T]`` (−1: none) for tasks whose input changes within a trial."""
     k, b, t, _ = states.shape
+    trial_condition = np.asarray(trial_condition)
+    if trial_condition.shape not in ((b,), (b, t)):
+        raise ValueError(f"trial conditions of shape {trial_condition.shape} for {b} probe trials of {t} steps")
     h0, x0 = [], []
     for c in range(len(conditions)):
-        valid = torch.as_tensor(trial_condition == c).view(b, 1).expand(b, t)
+        valid = torch.as_tensor(trial_condition == c)
+        valid = valid.view(b, 1).expand(b, t) if valid.dim() == 1 else valid
         if n_per_condition <= 0 or not bool(valid.any()):
             continue
         h0.append(sample_initial_states(states, n_per_condition, noise_scale, gen, valid))

@@ -136,3 +136,43 @@ def rate_gaussian(population: "RNNPopulation", seed: int, *, input_std: float,
 
 
 register_initialisation("rate_gaussian", rate_gaussian, check=_check_rate_gaussian)
+
+
+YANG_RECURRENT = ("diag", "randortho")
+
+
+def _check_yang_rate(*, recurrent: Any = "diag", recurrent_gain: Any = 0.5) -> None:
+    """Option values of ``yang_rate``: a known recurrent rule and a finite gain > 0."""
+    if not isinstance(recurrent, str) or recurrent not in YANG_RECURRENT:
+        raise ValueError(f"initialisation 'yang_rate': option 'recurrent' = {recurrent!r} is not allowed; "
+                         f"allowed: {', '.join(map(repr, YANG_RECURRENT))}")
+    if isinstance(recurrent_gain, bool) or not isinstance(recurrent_gain, numbers.Real) or not (
+            math.isfinite(recurrent_gain) and recurrent_gain > 0):
+        raise ValueError(f"initialisation 'yang_rate': option 'recurrent_gain' must be a finite number > 0, "
+                         f"got {recurrent_gain!r}")
+
+
+def yang_rate(population: "RNNPopulation", seed: int, *, recurrent: str = "diag",
+              recurrent_gain: float = 0.5) -> dict[str, torch.Tensor]:
+    """Yang et al. 2019's leaky softplus RNN (study M): W_hh = gain·I ("diag", the reference's
+    softplus default, gain 0.5) or gain × a random orthogonal matrix ("randortho"); W_ih
+    ~ N(0, 1/n_in); readout W_out Glorot-uniform, U(±sqrt(6/(N + n_out))); every bias 0. Drawn
+    in float64 from a generator seeded with ``seed`` (W_ih, then W_hh when random, then W_out)."""
+    _check_yang_rate(recurrent=recurrent, recurrent_gain=recurrent_gain)
+    if population.cell.gates != 1:
+        raise ValueError(f"initialisation 'yang_rate' is for single-gate (vanilla) cells, not {population.arch!r}")
+    n, n_in, n_out = population.n_units, population.n_inputs, population.n_outputs
+    gen = torch.Generator().manual_seed(int(seed))
+    values = {name: torch.zeros(p.shape[1:], dtype=torch.float64) for name, p in population.params.items()}
+    values["weight_ih"] = torch.randn(n, n_in, generator=gen, dtype=torch.float64) / math.sqrt(n_in)
+    if recurrent == "diag":
+        values["weight_hh"] = recurrent_gain * torch.eye(n, dtype=torch.float64)
+    else:
+        q, r = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+        values["weight_hh"] = recurrent_gain * q * torch.sign(torch.diagonal(r))[None, :]  # Haar-distributed
+    bound = math.sqrt(6.0 / (n + n_out))
+    values["weight_out"] = (torch.rand(n_out, n, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+    return values
+
+
+register_initialisation("yang_rate", yang_rate, check=_check_yang_rate)

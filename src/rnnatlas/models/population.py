@@ -5,10 +5,11 @@ analysed with batched matmuls; K = 1 is simply a population of one. Networks nev
 row k of every output depends only on network k's parameters and inputs.
 
 With a leak α < 1 (``alpha``, α = Δt/τ) every cell becomes its leaky-integrator version,
-state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t); α = 1 is the plain cell (and the only
-case that runs the hand-written recurrence of :mod:`.recurrence`, which also needs the
-registered activation: a population re-run with another nonlinearity, :meth:`RNNPopulation.with_activation`,
-takes the autograd loop and autograd Jacobians). Recurrent noise (training) is added to every
+state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t); α = 1 is the plain cell. The
+hand-written recurrence of :mod:`.recurrence` serves every cell without a leak and the vanilla
+cell with one; it needs the registered activation (a population re-run with another
+nonlinearity, :meth:`RNNPopulation.with_activation`, takes the autograd loop and autograd
+Jacobians). Recurrent noise (training) is added to every
 step's pre-activations, the input projection xp_t = W_ih x_t + b_ih.
 """
 
@@ -186,14 +187,16 @@ class RNNPopulation(nn.Module):
             cell, act = fast
             p = self.params
             states = recurrence(cell, act, self.phi, None, state0, p["weight_hh"], p.get("bias_hh"),
-                                hidden_only=not return_states, projection=(x, p["weight_ih"], p["bias_ih"], noise))
+                                hidden_only=not return_states, projection=(x, p["weight_ih"], p["bias_ih"], noise),
+                                alpha=self.alpha)
         hidden = states if states.shape[-1] == self.n_units else states[..., : self.n_units]
         return self.readout(hidden), (states if return_states else None)
 
     def _fast_path(self):
-        """The hand-written recurrence for this cell and φ (None: the autograd loop): only
-        without a leak and only for the registered activation it was written for."""
-        return fast_path_for(self.cell, self.activation, self.phi) if self.alpha == 1.0 else None
+        """The hand-written recurrence for this cell, φ and leak (None: the autograd loop): only
+        for the registered activation it was written for, and with a leak only for the cells
+        of :data:`.recurrence.LEAKY_FAST_CELLS`."""
+        return fast_path_for(self.cell, self.activation, self.phi, self.alpha)
 
     def _autograd_states(self, xp: torch.Tensor, state0: torch.Tensor | None, all_states: bool) -> torch.Tensor:
         """The plain time loop, differentiated by autograd: states ``[K, T, B, S]``, or only

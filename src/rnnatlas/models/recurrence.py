@@ -147,6 +147,7 @@ class StepContext:
     phi: Activation
     act: ActivationGrad
     n: int
+    alpha: float = 1.0  # the leak: state_t = (1 − α) state_{t−1} + α F(state_{t−1}, x_t) (leaky cells only)
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,20 @@ def _vanilla_forward(c: StepContext, state: Tensor, xp: Tensor, out: Tensor, kee
 def _vanilla_backward(c, delta, prev, new, keep, grad_prev, d_xp, d_extra):
     c.act.backward(delta, _block(keep, 0, c.n) if c.act.uses_input else new, out=d_xp)
     return grad_prev, None
+
+
+def _leaky_vanilla_forward(c: StepContext, state: Tensor, xp: Tensor, out: Tensor, keep: Tensor | None) -> None:
+    # as RNNPopulation._leak(state, cells._vanilla(...)): (1 − α)·state + α·φ(xp + h W_hhᵀ + b_hh)
+    pre = xp + _recurrent(c, state)
+    f = c.phi(pre)
+    torch.add((1.0 - c.alpha) * state, c.alpha * f, out=out)
+    _store(keep, c.n, f, *((pre,) if c.act.uses_input else ()))
+
+
+def _leaky_vanilla_backward(c, delta, prev, new, keep, grad_prev, d_xp, d_extra):
+    # ∂L/∂f = α δ; ∂L/∂xp = φ'(pre) α δ; the leak passes (1 − α) δ straight to the previous state
+    c.act.backward(c.alpha * delta, _block(keep, 1 if c.act.uses_input else 0, c.n), out=d_xp)
+    return grad_prev + (1.0 - c.alpha) * delta, None
 
 
 def _ugrnn_forward(c: StepContext, state: Tensor, xp: Tensor, out: Tensor, keep: Tensor | None) -> None:
@@ -372,6 +387,11 @@ def _lstm_backward_loop(
     return torch.cat([torch.bmm(dx_t[0], w), d_c * f_t[0]], dim=-1)
 
 
+# Cells with a leak α < 1 written by hand (the others run the autograd loop when leaky).
+LEAKY_FAST_CELLS: dict[str, FastCell] = {
+    "vanilla": FastCell(cells._vanilla, _leaky_vanilla_forward, _leaky_vanilla_backward, gates=1, kept=1),
+}
+
 FAST_CELLS: dict[str, FastCell] = {
     "vanilla": FastCell(cells._vanilla, _vanilla_forward, _vanilla_backward, gates=1, kept=0),
     "ugrnn": FastCell(cells._ugrnn, _ugrnn_forward, _ugrnn_backward, gates=2, kept=2),
@@ -382,9 +402,10 @@ FAST_CELLS: dict[str, FastCell] = {
 
 
 def fast_path_for(
-    cell: cells.Cell, activation: str, phi: Activation | None = None,
+    cell: cells.Cell, activation: str, phi: Activation | None = None, alpha: float = 1.0,
 ) -> tuple[FastCell, ActivationGrad] | None:
-    """The fast recurrence for this cell and activation, or None (use the plain autograd loop).
+    """The fast recurrence for this cell and activation (with leak ``alpha``: the leaky version,
+    :data:`LEAKY_FAST_CELLS`), or None (use the plain autograd loop).
 
     A fast cell or activation backward serves only the very function it was written for, so a
     cell or activation replaced or added in the registries later, or a nonlinearity ``phi``
@@ -392,7 +413,8 @@ def fast_path_for(
     ``RNNPopulation.with_activation``), falls back to autograd instead of silently getting a
     wrong derivative.
     """
-    fast, act = FAST_CELLS.get(cell.name), ACTIVATION_GRADS.get(activation)
+    fast = (FAST_CELLS if alpha == 1.0 else LEAKY_FAST_CELLS).get(cell.name)
+    act = ACTIVATION_GRADS.get(activation)
     if fast is None or act is None or act.fn is not ACTIVATIONS.get(activation):
         return None
     if phi is not None and phi is not act.fn:
@@ -406,7 +428,7 @@ def fast_path_for(
 def recurrence(
     fast: FastCell, act: ActivationGrad, phi: Activation, xp: Tensor | None, state0: Tensor | None,
     weight_hh: Tensor, bias_hh: Tensor | None, hidden_only: bool = False,
-    projection: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None,
+    projection: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None, alpha: float = 1.0,
 ) -> Tensor:
     """All states ``[K, T, B, S]`` from xp ``[K, T, B, G·N]``, state0 ``[K, B, S]`` (None = 0),
     W_hh ``[K, G·N, N]`` and b_hh ``[K, G·N]`` (None for cells without it).
@@ -416,9 +438,10 @@ def recurrence(
     inside, as ``RNNPopulation.project_inputs`` does, and W_ih and b_ih get their gradients
     from the same matmul as W_hh. With ``hidden_only`` the result is only the hidden part
     ``[K, T, B, N]``, possibly not contiguous. Through :class:`Recurrence` when a gradient is
-    wanted, else the same forward loop keeping nothing.
+    wanted, else the same forward loop keeping nothing. ``alpha`` is the leak of a leaky fast
+    cell (:data:`LEAKY_FAST_CELLS`).
     """
-    spec = _Spec(fast, act, phi, hidden_only)
+    spec = _Spec(fast, act, phi, hidden_only, float(alpha))
     args = (xp, *(projection or (None, None, None, None)), state0, weight_hh, bias_hh)
     if torch.is_grad_enabled() and any(x is not None and x.requires_grad for x in args):
         return Recurrence.apply(*args, spec)
@@ -433,6 +456,7 @@ class _Spec:
     act: ActivationGrad
     phi: Activation
     hidden_only: bool
+    alpha: float = 1.0
 
 
 class Recurrence(torch.autograd.Function):
@@ -476,7 +500,7 @@ class Recurrence(torch.autograd.Function):
             d_gh = WORKSPACE.empty((k, t_len, b, fast.extra * n), grad_out) if fast.extra else None
         for sl in chunks:
             kc = sl.stop - sl.start
-            step = _context(spec.act, spec.phi, weight_hh[sl], None)
+            step = _context(spec.act, spec.phi, weight_hh[sl], None, spec.alpha)
             kept_c = tuple(x.narrow(dim, sl.start, kc) for x, dim in zip(kept, dims))
             grad_h = grad_out[sl, ..., :n].unbind(1)
             grad_c = grad_out[sl, ..., n:].unbind(1) if grad_out.shape[-1] > n else None
@@ -514,9 +538,10 @@ class Recurrence(torch.autograd.Function):
                 g_hh[..., :n] if needs[6] else None, g_hh[..., n] if needs[7] else None, None)
 
 
-def _context(act: ActivationGrad, phi: Activation, weight_hh: Tensor, bias_hh: Tensor | None) -> StepContext:
+def _context(act: ActivationGrad, phi: Activation, weight_hh: Tensor, bias_hh: Tensor | None,
+             alpha: float = 1.0) -> StepContext:
     bias = None if bias_hh is None else bias_hh.unsqueeze(1)
-    return StepContext(weight_hh, weight_hh.transpose(1, 2), bias, phi, act, weight_hh.shape[-1])
+    return StepContext(weight_hh, weight_hh.transpose(1, 2), bias, phi, act, weight_hh.shape[-1], alpha)
 
 
 def _chunks(fast: FastCell, k: int, b: int, n: int, like: Tensor) -> list[slice]:
@@ -571,7 +596,7 @@ def _run_forward(
         if out.shape[-1] > n:  # LSTM's c, returned
             c_all = kept[fast.kept_c] if keep else WORKSPACE.empty((t_len, k, b, n), xp)
         for sl in _chunks(fast, k, b, n, xp):
-            step = _context(spec.act, spec.phi, weight_hh[sl], None if bias_hh is None else bias_hh[sl])
+            step = _context(spec.act, spec.phi, weight_hh[sl], None if bias_hh is None else bias_hh[sl], spec.alpha)
             kept_c = tuple(x.narrow(dim, sl.start, sl.stop - sl.start) for x, (_, dim) in zip(kept, layout))
             s0, h_out = None if state0 is None else state0[sl], h_view[sl].unbind(1)
             if fast.forward_loop is not None:

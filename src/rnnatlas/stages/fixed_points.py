@@ -79,7 +79,7 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
     t_graph = time.time() - t0 - t_search
     for j, k in enumerate(usable):
         base = {"accepted": records[k].accepted, "analysed": True, "reason": "", "options": opts}
-        _write_points(fp_paths[k], records[k], points[j], result, j, {**base, "attractors": checks[j].as_attrs()},
+        write_points(fp_paths[k], records[k], points[j], result, j, {**base, "attractors": checks[j].as_attrs()},
                       opts["store_eigenvectors"])
         arrays, attrs = graphs[j]
         write_graph(graph_paths[k], records[k].config, arrays, {**base, **attrs})
@@ -91,7 +91,8 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
 
 
 # --------------------------------------------------------------------------- files
-def _write_points(path, record: ModelRecord, pts: Points, result, k: int, base: dict, eigenvectors: bool) -> None:
+def write_points(path, record: ModelRecord, pts: Points, result, k: int, base: dict, eigenvectors: bool) -> None:
+    """One network's ``fixed_points.h5`` (network k of the search ``result``); ``base``: attributes."""
     nfp = result.for_network(k)
     arrays = {
         "h": pts.h, "x": pts.x, "q": pts.q, "is_slow": nfp.is_slow.cpu().numpy(), "condition": pts.condition,
@@ -108,12 +109,19 @@ def _write_points(path, record: ModelRecord, pts: Points, result, k: int, base: 
     write_fixed_points(path, record.config, arrays, attrs)
 
 
-def _write_not_analysed(record: ModelRecord, fp_path: str, graph_path: str, data: TaskData, reason: str) -> None:
+def write_unanalysed_points(record: ModelRecord, fp_path: str, data: TaskData, reason: str) -> dict:
+    """An empty ``fixed_points.h5`` for a network that could not be analysed, saying why; returns
+    its attributes."""
     s, i = get_cell(record.spec.arch).state_dim(record.spec.units), data.conditions.shape[1]
     empty = {"h": np.zeros((0, s)), "x": np.zeros((0, i)), "q": np.zeros(0), "eigenvalues": np.zeros((0, s), complex),
              "n_unstable": np.zeros(0, np.int64)}
     attrs = {"accepted": record.accepted, "analysed": False, "reason": reason, "found": False, "best_q": float("inf")}
     write_fixed_points(fp_path, record.config, empty, attrs)
+    log.warning("%s: not analysed: %s", record.spec.id, reason)
+    return attrs
+
+
+def _write_not_analysed(record: ModelRecord, fp_path: str, graph_path: str, data: TaskData, reason: str) -> None:
+    attrs = write_unanalysed_points(record, fp_path, data, reason)
     write_graph(graph_path, record.config, {"adjacency": np.zeros((0, 0))},
                 {**attrs, "graph_kind": data.task.graph_kind, "n_nodes": 0})
-    log.warning("%s: not analysed: %s", record.spec.id, reason)

@@ -5,7 +5,7 @@ members' initialisations, recorded before the first update (after a structural m
 zeroed its entries).
 
 ``settings["network"]``, when present, holds per-task network settings (``NetworkSpec``'s
-alpha, noise_rec, noise_in, trainable, mask, init, init_options); they are applied to every
+alpha, noise_rec, noise_in, trainable, mask, init, init_options, readout); they are applied to every
 network of the pack and recorded in each model.h5 through ``spec.as_config()``. Without it, or
 at their defaults, training and files are exactly those of a network without settings.
 
@@ -78,16 +78,18 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
     network = nets[0].network_settings
     if any(n.network_settings != network for n in nets):
         raise ValueError("a pack must hold networks of one set of network settings "
-                         "(alpha, noise, trainable, mask, init, init_options)")
+                         "(alpha, noise, trainable, mask, init, init_options, readout)")
     searched = chosen_hyperparameters(search_files)
     records = [_hyperparameters(n, settings, searched) for n in nets]
-    pop = RNNPopulation(arch, act, len(nets), t.n_inputs, units, t.n_outputs, device=device, alpha=network["alpha"])
+    pop = RNNPopulation(arch, act, len(nets), t.n_inputs, units, t.n_outputs, readout=network["readout"], device=device,
+                        alpha=network["alpha"])
     pop.initialize([init_seed(n) for n in nets], scheme=network["init"], options=dict(network["init_options"]))
     snapshot_params, snapshot_count = _snapshot_settings(settings)
     train_settings = TrainSettings(iterations=settings["iterations"], batch_size=settings["batch_size"],
                                    eval_every=settings["eval_every"], optimizer=settings.get("optimizer", "sgd"),
                                    stop_loss=settings.get("stop_loss"), sampling=settings.get("sampling", "random"),
-                                   snapshot_params=snapshot_params, snapshot_count=snapshot_count)
+                                   snapshot_params=snapshot_params, snapshot_count=snapshot_count,
+                                   loss=settings.get("loss", "masked_mse"), clip_mode=settings.get("clip_mode", "norm"))
     trainer = PopulationTrainer(pop, t, [data_seed(n, settings["data_seed"]) for n in nets],
                                 Hyperparameters.from_records(records), train_settings, data.validation,
                                 trainable=network["trainable"], mask=network["mask"],
@@ -100,7 +102,7 @@ def run(task: str, task_data_path: str, nets: list[NetworkSpec], twins: list[Net
     final_val = trainer.evaluate()
     final_train = trainer.final_train_loss()
     threshold = float(settings["accept_val_loss"])
-    base_config = {"n_inputs": t.n_inputs, "n_outputs": t.n_outputs, "readout": "linear", "task_params": t.params(),
+    base_config = {"n_inputs": t.n_inputs, "n_outputs": t.n_outputs, "readout": network["readout"], "task_params": t.params(),
                    "training": {**settings, "hyperparameters": None}}
     out = Path(out_dir)
     for k, spec in enumerate(nets):

@@ -60,7 +60,7 @@ def build_task_data(task_name: str, params: dict, n_validation: int, seed: int) 
     task = make_task(task_name, params)
     gen = torch.Generator().manual_seed(stable_seed(task_name, "validation", seed))
     x_star, labels = task.conditions()
-    return TaskData(task, task.sample(n_validation, gen), task.probe_set(), x_star, labels)
+    return TaskData(task, task.validation_set(n_validation, gen), task.probe_set(), x_star, labels)
 
 
 def write_task_data(path: str | os.PathLike, data: TaskData, seed: int) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .base import FIGURES, STUDIES, Figure, Job, Pack, PackAnalysis, Resources, Study, register_study, unregister_study
+from .multitask import Multitask
 from .space_of_solutions import SpaceOfSolutions
 from .training_change import TrainingChange
 from .universality import Universality
@@ -20,6 +21,7 @@ from .universality import Universality
 register_study(Universality())
 register_study(SpaceOfSolutions())
 register_study(TrainingChange())
+register_study(Multitask())
 
 __all__ = ["FIGURES", "STUDIES", "Figure", "Job", "Pack", "PackAnalysis", "Resources", "Study", "load_plugins",
            "register_study", "unregister_study"]

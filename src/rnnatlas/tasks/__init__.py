@@ -7,6 +7,6 @@ and the static condition inputs x* used for fixed-point search. New tasks regist
 
 from .base import ProbeSet, Task, TaskBatch
 from .registry import TASKS, get_task, make_task, register_task
-from . import cdi, decision, flipflop, perception, rsg, sine  # noqa: F401  (registration)
+from . import cdi, decision, flipflop, go_family, perception, rsg, sine  # noqa: F401  (registration)
 
 __all__ = ["ProbeSet", "TASKS", "Task", "TaskBatch", "get_task", "make_task", "register_task"]

@@ -62,6 +62,11 @@ class Task(ABC):
     def sample(self, batch_size: int, generator: torch.Generator) -> TaskBatch:
         """Fresh random trials, reproducible from the generator's state."""
 
+    def validation_set(self, n_trials: int, generator: torch.Generator) -> TaskBatch:
+        """The fixed validation trials (default: one batch of fresh trials); a task whose
+        batches share a timing overrides this to mix several."""
+        return self.sample(n_trials, generator)
+
     @abstractmethod
     def probe_set(self) -> ProbeSet:
         """The fixed probe trials (deterministic from the task's parameters)."""
@@ -76,8 +81,9 @@ class Task(ABC):
         return None
 
     def probe_conditions(self, labels: dict[str, np.ndarray]) -> np.ndarray:
-        """Index into :meth:`conditions` of each probe trial: the x* whose manifold the trial runs
-        along (fixed-point starts for condition c are sampled from those trials). Default: one
-        condition shared by every trial."""
+        """Index into :meth:`conditions` of each probe trial ``[B]``: the x* whose manifold the
+        trial runs along (fixed-point starts for condition c are sampled from those trials), or
+        of each step of each trial ``[B, T]`` (−1: none) when the input changes within a trial.
+        Default: one condition shared by every trial."""
         n = len(next(iter(labels.values()))) if labels else 0
         return np.zeros(n, dtype=np.int64)

@@ -1,7 +1,8 @@
 """Optimizers for stacked parameters ``[K, ...]`` with per-network hyperparameters.
 
 Per network k: add the L2 gradient, clip the network's total gradient norm to ``clip[k]``
-(never the population's norm), then SGD with momentum (PyTorch's form: v ← μv + g;
+(never the population's norm) or, with ``clip_mode="value"``, every gradient entry to
+[−clip[k], clip[k]] (the element-wise clip of Yang et al.'s reference code), then SGD with momentum (PyTorch's form: v ← μv + g;
 p ← p − η v) or Adam. An update that would make a network's parameters non-finite is not
 applied; the network is reported as diverged. Networks outside ``active`` are not updated.
 """
@@ -15,6 +16,7 @@ import torch
 from .hyperparameters import Hyperparameters
 
 ALGORITHMS = ("sgd", "adam")
+CLIP_MODES = ("norm", "value")
 
 
 def _per_network(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -43,9 +45,13 @@ class PopulationOptimizer:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         trainable: Sequence[str] | None = None,
+        clip_mode: str = "norm",
     ) -> None:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"unknown optimizer {algorithm!r}; allowed: {', '.join(ALGORITHMS)}")
+        if clip_mode not in CLIP_MODES:
+            raise ValueError(f"unknown clip mode {clip_mode!r}; allowed: {', '.join(CLIP_MODES)}")
+        self.clip_mode = clip_mode
         if trainable is not None:
             unknown = sorted(set(trainable) - set(params))
             if unknown:
@@ -89,7 +95,12 @@ class PopulationOptimizer:
         sq = sum(g.double().pow(2).flatten(1).sum(1) for g in grads.values())
         norm = sq.sqrt()
         bad_grad = ~torch.isfinite(norm)
-        scale = torch.clamp(self.hp.clip / (norm + 1e-12), max=1.0)
+        if self.clip_mode == "norm":
+            scale = torch.clamp(self.hp.clip / (norm + 1e-12), max=1.0)
+        else:
+            scale = torch.ones_like(norm)
+            grads = {name: torch.clamp(g, -_per_network(self.hp.clip, g), _per_network(self.hp.clip, g))
+                     for name, g in grads.items()}
         scale = torch.where(bad_grad, torch.zeros_like(scale), scale)
         update_ok = active & ~bad_grad
         lr = self.learning_rate(iteration)

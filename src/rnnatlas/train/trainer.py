@@ -2,7 +2,9 @@
 
 Each network draws its own training batches from its own generator (seeded from task and
 network seed), so a network's trajectory never depends on which pack it was trained in. The
-loss is the masked mean squared error per network; the population's backward pass is one
+loss (``TrainSettings.loss``, :data:`LOSSES`) is per network: the masked mean squared error,
+or the reference loss of Yang et al. (mask times error, squared); batches of different
+lengths (tasks that draw one timing per batch) are padded with unscored steps to the longest; the population's backward pass is one
 call on the sum of the per-network losses (networks do not interact, so each network's
 gradient is its own). A network whose loss or update is non-finite is recorded as failed
 with its reason and frozen; the others carry on.
@@ -57,6 +59,8 @@ class TrainSettings:
     sampling: str = "random"  # "random": task.sample per batch; "epochs": task.epoch_batches (fixed training set)
     snapshot_params: tuple[str, ...] = ()  # parameters recorded during training (empty: no snapshots)
     snapshot_count: int = 0  # how many, evenly spaced from iteration 0 to `iterations` inclusive
+    loss: str = "masked_mse"  # a name of LOSSES
+    clip_mode: str = "norm"  # "norm": clip each network's gradient norm; "value": every entry (optim.CLIP_MODES)
 
 
 def snapshot_schedule(count: int, iterations: int) -> np.ndarray:
@@ -85,10 +89,38 @@ SAMPLING = ("random", "epochs")
 
 def masked_mse(outputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over scored entries, per network: outputs ``[K, T, B, O]`` → ``[K]``."""
-    err = (outputs - targets).pow(2) * mask
+    total, count = _masked_mse_terms(outputs, targets, mask, 0)
+    return total / count
+
+
+def _masked_mse_terms(outputs, targets, mask, n_steps):
+    """(Σ mask·(y − ŷ)², Σ mask) per network: the mask weights each squared error."""
     dims = tuple(range(1, outputs.dim()))
-    count = mask.expand_as(outputs).sum(dim=dims).clamp(min=1)
-    return err.sum(dim=dims) / count
+    return ((outputs - targets).pow(2) * mask).sum(dim=dims), mask.expand_as(outputs).sum(dim=dims).clamp(min=1)
+
+
+def _weighted_error_terms(outputs, targets, mask, n_steps):
+    """(Σ (mask·(y − ŷ))², B·O·n_steps) per network: the mask multiplies the error before it is
+    squared (Yang et al.'s reference loss, the mean of the squares), normalised by the task's
+    longest trial ``n_steps`` rather than each batch's own length, so padding a batch to a
+    longer one never changes its loss."""
+    dims = tuple(range(1, outputs.dim()))
+    b, o = outputs.shape[-2], outputs.shape[-1]
+    total = ((outputs - targets) * mask).pow(2).sum(dim=dims)
+    return total, torch.full_like(total, float(b * o * max(int(n_steps), 1)))
+
+
+# loss name → (outputs [K, T, B, O], targets, mask, task's n_steps) → (sum [K], count [K]); loss = sum / count
+LOSSES = {"masked_mse": _masked_mse_terms, "weighted_error": _weighted_error_terms}
+
+
+def _pad_time(batch: TaskBatch, n_steps: int) -> TaskBatch:
+    """A batch padded along time to ``n_steps`` with zero inputs, targets and mask (unscored)."""
+    extra = n_steps - batch.inputs.shape[0]
+    if extra == 0:
+        return batch
+    pad = lambda a: torch.cat([a, a.new_zeros((extra, *a.shape[1:]))])  # noqa: E731
+    return TaskBatch(pad(batch.inputs), pad(batch.targets), pad(batch.mask))
 
 
 def freeze_untrainable(population: RNNPopulation, trainable: Sequence[str]) -> None:
@@ -152,16 +184,20 @@ class PopulationTrainer:
         self.population, self.task, self.settings = population, task, settings
         self.device = population.params["weight_hh"].device
         self.generators = [torch.Generator().manual_seed(int(s)) for s in data_seeds]
+        if settings.loss not in LOSSES:
+            raise ValueError(f"unknown loss {settings.loss!r}; allowed: {', '.join(LOSSES)}")
+        self._loss_terms = LOSSES[settings.loss]
         if settings.sampling not in SAMPLING:
             raise ValueError(f"unknown sampling {settings.sampling!r}; allowed: {', '.join(SAMPLING)}")
         if settings.sampling == "epochs" and not hasattr(task, "epoch_batches"):
             raise ValueError(f"task {type(task).__name__} has no fixed training set; use sampling 'random'")
         # per network, the batches left of its current epoch (empty: a new epoch starts on the next draw)
         self._epochs = [iter(()) for _ in self.generators] if settings.sampling == "epochs" else None
+        self._lengths: list[int] | None = None  # each network's own length in the last batch (before padding)
         self.optimizer = PopulationOptimizer(
             dict(population.params.items()), hp.to(self.device),
             algorithm=settings.optimizer, decay_steps=settings.decay_steps or settings.iterations, masks=masks or None,
-            trainable=self.trainable or None,
+            trainable=self.trainable or None, clip_mode=settings.clip_mode,
         )
         self.validation = validation.to(self.device) if validation is not None else None
         self.iteration = 0
@@ -191,24 +227,33 @@ class PopulationTrainer:
             batches = [self._next_epoch_batch(k) for k in range(len(self.generators))]
         else:
             batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
+        # a task whose batches differ in length (one timing per batch): pad to the longest (unscored);
+        # each network's noise is drawn for its own length only, so it does not depend on its pack
+        self._lengths = [b.inputs.shape[0] for b in batches]
+        longest = max(self._lengths)
+        batches = [_pad_time(b, longest) for b in batches]
         stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
         return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
 
-    def training_noise(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def training_noise(self, inputs: torch.Tensor, lengths: Sequence[int] | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The batch's inputs ``[K, T, B, I]`` with input noise added, and the recurrent noise
         for the pre-activations ``[K, T, B, G·N]`` (None without it), each network's from its
-        own noise generator (input noise first, then recurrent noise, per network)."""
+        own noise generator (input noise first, then recurrent noise, per network), drawn for
+        the length of its own batch, ``lengths[k]`` (zero on the padding of a shorter one)."""
         if self.noise_generators is None:
             return inputs, None
         k, t, b, i = inputs.shape
         dtype = self.population.params["weight_hh"].dtype
         width = self.population.preactivation_dim
+        lengths = list(lengths) if lengths is not None else [t] * k
         x_noise, rec_noise = [], []
-        for gen in self.noise_generators:
+        for gen, own in zip(self.noise_generators, lengths):
+            pad = lambda a, own=own: a if own == t else torch.cat([a, a.new_zeros((t - own, *a.shape[1:]))])  # noqa: E731
             if self.noise_in:
-                x_noise.append(torch.randn(t, b, i, generator=gen, dtype=dtype) * self.noise_in)
+                x_noise.append(pad(torch.randn(own, b, i, generator=gen, dtype=dtype) * self.noise_in))
             if self.noise_rec:
-                rec_noise.append(torch.randn(t, b, width, generator=gen, dtype=dtype) * self.noise_rec)
+                rec_noise.append(pad(torch.randn(own, b, width, generator=gen, dtype=dtype) * self.noise_rec))
         if x_noise:
             inputs = inputs + torch.stack(x_noise).to(device=self.device, dtype=inputs.dtype)
         noise = torch.stack(rec_noise).to(self.device) if rec_noise else None
@@ -291,9 +336,9 @@ class PopulationTrainer:
             if self.noise_generators is None:
                 outputs, _ = self.population(batch.inputs)
             else:
-                inputs, noise = self.training_noise(batch.inputs)
+                inputs, noise = self.training_noise(batch.inputs, self._lengths)
                 outputs, _ = self.population(inputs, noise=noise)
-            loss = masked_mse(outputs, batch.targets, batch.mask)
+            loss = self.loss(outputs, batch)
             finite = torch.isfinite(loss)
             for k in torch.nonzero(self.active & ~finite).flatten().tolist():
                 self._fail(k, f"non-finite training loss ({float(loss[k].detach())}) at iteration {it}")
@@ -332,19 +377,26 @@ class PopulationTrainer:
             self.stopped_at[k] = it
             self.active[k] = False
 
+    def loss(self, outputs: torch.Tensor, batch: TaskBatch) -> torch.Tensor:
+        """The training loss of every network ``[K]`` (``settings.loss``)."""
+        total, count = self._loss_terms(outputs, batch.targets, batch.mask, getattr(self.task, "n_steps", 0))
+        return total / count
+
     @torch.no_grad()
     def evaluate(self, batch: TaskBatch | None = None, chunk: int = 256) -> np.ndarray:
-        """Masked MSE of every network on a shared batch (default: the validation set)."""
+        """The training loss of every network on a shared batch (default: the validation set),
+        over all its trials (evaluated in chunks)."""
         batch = batch if batch is not None else self.validation
         total = torch.zeros(self.population.n_networks, dtype=torch.float64, device=self.device)
-        count = 0.0
+        count = torch.zeros_like(total)
+        n_steps = getattr(self.task, "n_steps", 0)
         for s in range(0, batch.inputs.shape[1], chunk):
             x, y, m = (a[:, s : s + chunk] for a in (batch.inputs, batch.targets, batch.mask))
             out, _ = self.population(x)
-            w = float(m.sum())
-            total += masked_mse(out, y, m).double() * w
-            count += w
-        loss = (total / max(count, 1.0)).cpu().numpy()
+            part, n = self._loss_terms(out, y, m, n_steps)
+            total += part.double()
+            count += n.double()
+        loss = (total / count.clamp(min=1.0)).cpu().numpy()
         return np.where(np.isfinite(loss), loss, np.inf)
 
     def record_validation(self) -> None:
