@@ -154,3 +154,17 @@ def test_centralities_equal_each_kind_alone() -> None:
     together = centralities(w, kinds)
     for kind in kinds:
         np.testing.assert_allclose(together[kind], centrality(w, kind), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n, density", [(40, 1.0), (60, 0.08)])
+def test_vectorised_eigenvector_centrality_is_networkx_power_iteration(n, density) -> None:
+    """The same numbers as networkx's own eigenvector_centrality on the |W| graph (edges j → i),
+    dense and sparse (not strongly connected) alike."""
+    import networkx as nx
+
+    from rnnatlas.connectivity.graph import connectivity_graph, eigenvector_power_iteration
+
+    rng = np.random.default_rng(n)
+    w = rng.normal(size=(n, n)) * (rng.random((n, n)) < density)
+    ref = nx.eigenvector_centrality(connectivity_graph(w), max_iter=1000, tol=1e-10, weight="weight")
+    np.testing.assert_allclose(eigenvector_power_iteration(np.abs(w)), [ref[i] for i in range(n)], rtol=0, atol=1e-12)

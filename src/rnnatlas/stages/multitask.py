@@ -107,8 +107,7 @@ def epoch_statistics(states: np.ndarray, q_traj: np.ndarray, step_condition: np.
     """Per (rule, epoch) row of one network: the points found under the epoch's inputs (``n_fixed``,
     ``n_stable``, ``n_slow``, ``min_q``: summed or lowest over the epoch's ``n_conditions``
     conditions; ``n_conditions_with_fixed`` / ``_with_stable``: how many of them have a fixed /
-    stable fixed point), and over its
-    probe trials (medians over trials): ``closest_fixed`` / ``closest_any``, the smallest distance
+    stable fixed point), and over its probe trials (medians over trials): ``closest_fixed`` / ``closest_any``, the smallest distance
     from the trial's steps in the epoch to a fixed point / any point of the trial's own condition
     (trials whose input is no condition's are left out), ``trajectory_min_q`` (the lowest speed in
     the epoch) and ``trajectory_end_q`` (the speed at its last step)."""
@@ -200,8 +199,8 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
         stable = fixed & (pts.n_unstable == 0)
         q_traj = np.where(after_end, np.nan, speed[j])
         h = states[j].cpu().numpy().astype(np.float64)
-        centred = h.reshape(-1, h.shape[-1])
-        scale = float(np.sqrt(((centred - centred.mean(0)) ** 2).sum(1).mean()))
+        within = h[~after_end]  # the probe states of every trial up to its end
+        scale = float(np.sqrt(((within - within.mean(0)) ** 2).sum(1).mean()))
         vectors = task_vectors(hidden[j], labels, rules)
         per_epoch = epoch_statistics(h, q_traj, step_condition, trial_epochs, len(epochs), pts, fixed, stable)
         arrays = {

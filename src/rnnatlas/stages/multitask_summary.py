@@ -16,6 +16,9 @@ the groups (difference of means, Welch 95 % CI, p):
   means the trajectories pass through the fixed points, as Driscoll et al. describe;
 - ``end_speed``: the median over epochs of the speed q at the epoch's last step.
 
+``verdict`` says which group's structure is clearer on the Go epochs, where a 95 % interval
+of the difference allows it (:func:`verdict`).
+
 ``networks`` lists, per task, the networks the statistics use (the figures draw those, so a
 file left over from another configuration never enters them).
 
@@ -147,8 +150,24 @@ def open_question(measures: dict[str, dict[str, dict[str, list]]]) -> dict:
         comparison[scope] = {k: welch_difference(measures["go_family"][scope][k], measures["go"][scope][k])
                              for k in measures["go"][scope]}
     out["multitask_minus_go_only"] = comparison
-    out["answer"] = _answer(measures, comparison)
+    out["verdict"] = verdict(comparison["go_epochs"])
+    out["answer"] = _answer(measures, comparison) + f" Verdict: {out['verdict']}."
     return out
+
+
+def verdict(differences: dict[str, dict]) -> str:
+    """"multitask clearer" when, on the Go task's epochs, multitask networks have fixed points
+    under more of the inputs or their trajectories come closer to them (the 95 % CI of the
+    difference on that side of 0), "Go-only clearer" when the reverse, else "no difference
+    detected" (also when the groups are too small for an interval)."""
+    more = differences["share_inputs_with_fixed_point"]
+    closer = differences["closest_fixed_relative"]
+    side = lambda d, sign: d.get("ci_low") is not None and (d["ci_low"] > 0 if sign > 0 else d["ci_high"] < 0)  # noqa: E731
+    if side(more, +1) or side(closer, -1):
+        return "multitask clearer"
+    if side(more, -1) or side(closer, +1):
+        return "Go-only clearer"
+    return "no difference detected"
 
 
 def _fmt(ci: dict) -> str:

@@ -16,14 +16,17 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
 
 from ..ids import NETWORK_SETTINGS, NetworkSpec
-from ..models import RNNPopulation
 from .h5io import ForeignFileError, atomic_h5, open_h5, read_config
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models import RNNPopulation
 
 KIND = "model"
 
@@ -125,15 +128,21 @@ def spec_from_config(config: dict[str, Any]) -> NetworkSpec:
     return NetworkSpec(**spec_fields, **settings)  # init_options: a mapping, normalised by the spec
 
 
-def population_from_records(records: Sequence[ModelRecord], dtype: torch.dtype = torch.float32,
-                            device: torch.device | str = "cpu") -> RNNPopulation:
-    """Stack same-shape networks' parameters into one population (error if shapes, or leaks, differ)."""
+def population_from_records(records: Sequence[ModelRecord], dtype: "torch.dtype | None" = None,
+                            device: "torch.device | str" = "cpu") -> "RNNPopulation":
+    """Stack same-shape networks' parameters into one population (error if shapes, or leaks,
+    differ), of ``dtype`` (default float32). Imports torch only here: reading model files
+    (summaries, figures) does not need it."""
     shapes = {(r.spec.arch, r.spec.activation, r.spec.units, r.config.get("readout", "linear"), r.spec.alpha)
               for r in records}
     if len(shapes) != 1:
         raise ValueError(f"cannot stack networks of different shapes into one population: {sorted(shapes)}")
     arch, activation, _, readout, alpha = shapes.pop()
+    import torch
+
+    from ..models import RNNPopulation
+
     return RNNPopulation.from_network_params(
         arch, activation, [{k: torch.from_numpy(v) for k, v in r.params.items()} for r in records],
-        readout=readout, dtype=dtype, device=device, alpha=alpha,
+        readout=readout, dtype=torch.float32 if dtype is None else dtype, device=device, alpha=alpha,
     )

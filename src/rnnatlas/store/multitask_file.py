@@ -20,7 +20,8 @@ T probe steps):
 - ``trajectory_q`` [B, T]: the speed q_t along every probe trajectory (NaN after its end).
 
 Attributes: ``config`` (the network's), ``analysed``/``reason``, ``accepted``, ``activity_scale``
-(root mean squared distance of the probe states from their mean: the unit of the distances),
+(root mean squared distance of the probe states, up to each trial's end, from their mean:
+the unit of the distances),
 ``compositionality`` (cosines, JSON) and ``options``.
 """
 

@@ -4,8 +4,8 @@ Each network draws its own training batches from its own generator (seeded from 
 network seed), so a network's trajectory never depends on which pack it was trained in. The
 loss (``TrainSettings.loss``, :data:`LOSSES`) is per network: the masked mean squared error,
 or the reference loss of Yang et al. (mask times error, squared); batches of different
-lengths (tasks that draw one timing per batch) are padded with unscored steps to the longest; the population's backward pass is one
-call on the sum of the per-network losses (networks do not interact, so each network's
+lengths (tasks that draw one timing per batch) are padded with unscored steps to the
+longest. The population's backward pass is one call on the sum of the per-network losses (networks do not interact, so each network's
 gradient is its own). A network whose loss or update is non-finite is recorded as failed
 with its reason and frozen; the others carry on.
 
@@ -114,13 +114,15 @@ def _weighted_error_terms(outputs, targets, mask, n_steps):
 LOSSES = {"masked_mse": _masked_mse_terms, "weighted_error": _weighted_error_terms}
 
 
+def _zero_pad(a: torch.Tensor, n_steps: int) -> torch.Tensor:
+    """``a`` (time first) padded with zeros to ``n_steps`` steps."""
+    extra = n_steps - a.shape[0]
+    return a if extra == 0 else torch.cat([a, a.new_zeros((extra, *a.shape[1:]))])
+
+
 def _pad_time(batch: TaskBatch, n_steps: int) -> TaskBatch:
     """A batch padded along time to ``n_steps`` with zero inputs, targets and mask (unscored)."""
-    extra = n_steps - batch.inputs.shape[0]
-    if extra == 0:
-        return batch
-    pad = lambda a: torch.cat([a, a.new_zeros((extra, *a.shape[1:]))])  # noqa: E731
-    return TaskBatch(pad(batch.inputs), pad(batch.targets), pad(batch.mask))
+    return TaskBatch(*(_zero_pad(a, n_steps) for a in (batch.inputs, batch.targets, batch.mask)))
 
 
 def freeze_untrainable(population: RNNPopulation, trainable: Sequence[str]) -> None:
@@ -249,11 +251,10 @@ class PopulationTrainer:
         lengths = list(lengths) if lengths is not None else [t] * k
         x_noise, rec_noise = [], []
         for gen, own in zip(self.noise_generators, lengths):
-            pad = lambda a, own=own: a if own == t else torch.cat([a, a.new_zeros((t - own, *a.shape[1:]))])  # noqa: E731
             if self.noise_in:
-                x_noise.append(pad(torch.randn(own, b, i, generator=gen, dtype=dtype) * self.noise_in))
+                x_noise.append(_zero_pad(torch.randn(own, b, i, generator=gen, dtype=dtype) * self.noise_in, t))
             if self.noise_rec:
-                rec_noise.append(pad(torch.randn(own, b, width, generator=gen, dtype=dtype) * self.noise_rec))
+                rec_noise.append(_zero_pad(torch.randn(own, b, width, generator=gen, dtype=dtype) * self.noise_rec, t))
         if x_noise:
             inputs = inputs + torch.stack(x_noise).to(device=self.device, dtype=inputs.dtype)
         noise = torch.stack(rec_noise).to(self.device) if rec_noise else None
