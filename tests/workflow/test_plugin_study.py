@@ -1,6 +1,7 @@
 """A study registered from the tests folder is planned by the workflow without any edit to a
 shared file, and registering it leaves every job of the default config as it was."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,8 +67,10 @@ def test_a_plugin_study_runs_end_to_end(tmp_path):
         "ramps:\n  grid: {arch: [vanilla, gru], activation: [tanh], units: [4], seeds: 2}\n  iterations: 30\n"
         "tasks:\n  ramp: {n_steps: 10, validation_trials: 8, accept_val_loss: 1.0, data_seed: 0}\n"
     )
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}  # the jobs call `rnnatlas`
     out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-                          "--configfile", str(config), "--cores", "2"], capture_output=True, text=True, timeout=300)
+                          "--configfile", str(config), "--cores", "2"], capture_output=True, text=True, timeout=300,
+                         env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     results = tmp_path / "results"
     models = sorted((results / "ramp" / "nets").glob("*/model.h5"))
