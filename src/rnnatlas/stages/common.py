@@ -60,6 +60,12 @@ def finite_or_none(value):
     return value
 
 
+def finite_networks(records) -> list[int]:
+    """Indices of the model records whose parameters are all finite (the others diverged in
+    training and are recorded as not analysed)."""
+    return [k for k, r in enumerate(records) if all(np.isfinite(v).all() for v in r.params.values())]
+
+
 def read_pack(task: str, task_data_path: str, model_paths: list[str]):
     """A task's shared data and a pack's model records; a network of another task is an error
     naming its file."""

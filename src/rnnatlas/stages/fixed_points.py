@@ -22,7 +22,7 @@ from ..store.fixed_point_file import write_fixed_points
 from ..store.graph_file import write_graph
 from ..store.model_file import ModelRecord, population_from_records
 from ..store.task_data import TaskData
-from .common import log, read_pack
+from .common import finite_networks, log, read_pack
 
 # Defaults of the ``dynamics`` config section (documented in config/README.md).
 DEFAULTS = {
@@ -56,7 +56,7 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
     device = pick_device(device_name)
     data, records = read_pack(task, task_data_path, model_paths)
     kind = GRAPH_KINDS.get(data.task.graph_kind)
-    usable = [k for k, r in enumerate(records) if all(np.isfinite(v).all() for v in r.params.values())]
+    usable = finite_networks(records)
     for k in sorted(set(range(len(records))) - set(usable)):
         _write_not_analysed(records[k], fp_paths[k], graph_paths[k], data, "parameters are not finite (training diverged)")
     if not usable:

@@ -30,7 +30,7 @@ from ..runtime import pick_device, stable_seed
 from ..store.model_file import ModelRecord, population_from_records
 from ..store.multitask_file import write_multitask
 from ..tasks.go_family import GoFamily, performance
-from .common import log, read_pack
+from .common import finite_networks, log, read_pack
 from .fixed_points import DEFAULTS as DYNAMICS_DEFAULTS, write_points, write_unanalysed_points
 
 # Options (config section multitask.analysis; config/README.md).
@@ -160,7 +160,7 @@ def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[s
     data, records = read_pack(task, task_data_path, model_paths)
     if not isinstance(data.task, GoFamily):
         raise ValueError(f"stage multitask analyses Go-family tasks, not {task!r}")
-    usable = [k for k, r in enumerate(records) if all(np.isfinite(v).all() for v in r.params.values())]
+    usable = finite_networks(records)
     for k in sorted(set(range(len(records))) - set(usable)):
         reason = "parameters are not finite (training diverged)"
         write_unanalysed_points(records[k], fp_paths[k], data, reason)

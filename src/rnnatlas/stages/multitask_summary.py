@@ -69,23 +69,23 @@ def network_measures(arrays: dict, attrs: dict, only_rule: str | None = None) ->
     }
 
 
-def group_summary(nets: list[tuple[dict, dict, dict, dict]]) -> dict:
-    """Numbers of one group (task) over its networks: (config, arrays, attrs, fixed-point arrays)."""
+def group_summary(nets: list[tuple[dict, dict, dict]]) -> dict:
+    """Numbers of one group (task) over its networks: (config, arrays, attrs) of each."""
     rules = list(nets[0][1]["rules"])
-    perf = np.asarray([a["performance"] for _, a, _, _ in nets], dtype=np.float64)  # [K, R]
+    perf = np.asarray([a["performance"] for _, a, _ in nets], dtype=np.float64)  # [K, R]
     out = {
         "n_networks": len(nets),
         "rules": rules,
         "accuracy": {r: mean_ci(perf[:, i]) for i, r in enumerate(rules)},
         "accuracy_mean_over_tasks": mean_ci(np.nanmean(perf, axis=1)),
     }
-    comp = [t.get("compositionality", {}) for _, _, t, _ in nets]
+    comp = [t.get("compositionality", {}) for _, _, t in nets]
     if any(np.isfinite(c.get("cosine", np.nan)) for c in comp):
         out["compositionality"] = {key: mean_ci([c.get(key, np.nan) for c in comp]) for key in ("cosine", "cosine_pc2")}
     epochs = defaultdict(lambda: defaultdict(list))
     first = nets[0][1]
     names = [f"{r}/{e}" for r, e in zip(first["epoch_rule"], first["epoch_name"])]
-    for _, a, t, _ in nets:
+    for _, a, t in nets:
         scale = float(t.get("activity_scale", np.nan))
         for i, name in enumerate(names):
             for key in ("n_conditions", "n_conditions_with_fixed", "n_conditions_with_stable", "n_fixed", "n_stable",
@@ -107,13 +107,13 @@ def run(analysis_paths: list[str], fp_paths: list[str], out: str) -> None:
     dropped = defaultdict(int)
     for path, fp_path in zip(analysis_paths, fp_paths):
         config, arrays, attrs = read_multitask(path)
-        fp_config, fp, fp_attrs = read_fixed_points(fp_path)
+        fp_config, _, _ = read_fixed_points(fp_path)
         if fp_config.get("net_id") != config.get("net_id"):
             raise ValueError(f"{path} and {fp_path} are files of different networks")
         if not attrs.get("analysed", False):
             dropped[config["task"]] += 1
             continue
-        by_task[config["task"]].append((config, arrays, attrs, fp))
+        by_task[config["task"]].append((config, arrays, attrs))
     summary = {"groups": {}, "networks_used": {}, "networks": {}, "not_analysed": dict(dropped),
                "reached_threshold": REACHED}
     measures: dict[str, dict[str, dict[str, list]]] = {}
@@ -123,9 +123,9 @@ def run(analysis_paths: list[str], fp_paths: list[str], out: str) -> None:
         summary["networks_used"][task] = {"accepted": len(accepted), "analysed": len(nets),
                                           "used": "accepted" if accepted else "all analysed (none accepted)"}
         summary["groups"][task] = group_summary(used)
-        summary["networks"][task] = [c["net_id"] for c, _, _, _ in used]  # the figures draw these
+        summary["networks"][task] = [c["net_id"] for c, _, _ in used]  # the figures draw these
         measures[task] = {scope: defaultdict(list) for scope in ("go_epochs", "all_epochs")}
-        for _, a, t, _ in used:
+        for _, a, t in used:
             for scope, rule in (("go_epochs", "go"), ("all_epochs", None)):
                 if rule is not None and rule not in list(a["rules"]):
                     continue

@@ -1,20 +1,5 @@
-"""Shared readers and helpers of the study-M figures (Yang et al. 2019's Go task family; seed
-003's thesis), which draw from result files only.
-
-Every figure reads ``results/multitask/summary.json`` first: its ``networks`` key lists, per
-group (``go``: networks trained on Go alone; ``go_family``: networks trained on the six
-Go-family tasks), the networks the study's statistics use, and only those are drawn (files
-left in the folders by another configuration never enter a figure). "One Go-only network" is
-the first listed id of ``go`` that has the files the figure needs, "one multitask network" the
-first of ``go_family``.
-
-Per network the figures read ``results/<task>/nets/<id>/{multitask,probe,model}.h5`` and per
-task ``results/<task>/task_data.h5`` (the probe inputs, targets and labels), with h5py only:
-no figure imports torch. A missing summary, group, network or file never stops a figure: the
-panel says what is missing, the counts say what was drawn (``shown``) and what was set aside
-and why (``set_aside``). Population statistics are the mean with a 95 % t-interval over
-networks (:func:`rnnatlas.stats.mean_ci`).
-"""
+"""Shared readers and helpers of the study-M figures (what they read and why: the package
+docstring, :mod:`rnnatlas.figures.multitask`)."""
 from __future__ import annotations
 
 import math
@@ -201,15 +186,14 @@ def read_probe_set(root: PathLike, task: str) -> ProbeSet | None:
 
 
 def read_params(root: PathLike, task: str, net_id: str) -> dict[str, np.ndarray] | None:
-    """A network's parameters from ``model.h5`` (its ``params`` group, read with h5py: the
-    model reader imports torch), or None."""
-    from rnnatlas.store.h5io import open_h5
+    """A network's parameters from ``model.h5`` (float64), or None when it is missing or unreadable."""
+    from rnnatlas.store.model_file import read_model
+
     path = _net_path(root, task, net_id, "model.h5")
     if not path.exists():
         return None
     try:
-        with open_h5(path, "model") as f:
-            return {name: np.asarray(ds[()], dtype=np.float64) for name, ds in f["params"].items()}
+        return {name: np.asarray(v, dtype=np.float64) for name, v in read_model(path).params.items()}
     except Exception:  # noqa: BLE001
         return None
 
