@@ -20,7 +20,9 @@ def _trainer(seeds, lrs, iterations=30, arch="vanilla", activation="tanh", units
 
 
 def test_training_lowers_validation_loss():
-    tr = _trainer([0, 1], [0.2, 0.2], iterations=150)
+    # lr 0.1: at 0.2 this small vanilla network's loss is erratic (0.69-0.92 of the start after
+    # 150 steps, depending on the CPU's kernels); at 0.1 it falls to 0.33-0.48 for seeds 0-3.
+    tr = _trainer([0, 1], [0.1, 0.1], iterations=150)
     before = tr.evaluate()
     tr.run(150)
     after = tr.evaluate()
