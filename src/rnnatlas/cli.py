@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate-config", parents=[common], help="check config files against the schema")
     p.add_argument("configfiles", nargs="*", help="merged in order over config/config.yaml")
+    p.add_argument("--cluster", action="store_true",
+                   help="the jobs run on other machines: skip the check that a 'cuda' device exists here")
 
     p = sub.add_parser("task-data", parents=[common], help="write a task's validation/probe sets and conditions")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
@@ -229,7 +231,7 @@ def _validate_config(args) -> int:
     from .config import ConfigError, load_config
 
     try:
-        load_config(args.configfiles)
+        load_config(args.configfiles, check_device=not args.cluster)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -35,8 +35,17 @@ def default_schema_path() -> Path:
 
 
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    with open(path) as f:
-        data = yaml.safe_load(f) or {}
+    """A YAML mapping; a missing file or a syntax error is a ConfigError naming the file (and line)."""
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: not valid YAML ({problem})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must hold a mapping of keys, found {type(data).__name__}")
     return data
@@ -101,6 +110,12 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         word = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"config key '{key}' = {value!r} is out of range; allowed: {word} {error.validator_value}"
+    if v == "uniqueItems":
+        seen, dups = [], []
+        for item in value:
+            (dups if item in seen and item not in dups else seen).append(item)
+        return (f"config key '{key}' = {value!r} has duplicate entries {dups!r}; "
+                "allowed: each value once")
     if v == "propertyNames":
         return f"config key '{key}' has an unknown entry; allowed: {_allowed(error.schema['propertyNames'], root)}"
     if v == "oneOf":
@@ -157,10 +172,13 @@ def _non_finite(value: Any, path: str = "") -> list[str]:
     return []
 
 
-def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = None) -> dict[str, Any]:
+def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = None,
+             check_device: bool = True) -> dict[str, Any]:
     """Check ``config`` against the schema and semantic rules; raise ConfigError listing every problem.
 
-    Plug-ins named in ``plugins`` are imported first, so their studies and tasks are known."""
+    Plug-ins named in ``plugins`` are imported first, so their studies and tasks are known.
+    ``check_device``: a ``cuda`` device must exist on this machine (off when the jobs run
+    elsewhere, e.g. on a cluster's GPU nodes planned from a login node without one)."""
     plugins = config.get("plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
         raise ConfigError(f"invalid configuration:\n  - config key 'plugins' = {plugins!r}: "
@@ -177,6 +195,8 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike | None = Non
     problems = _non_finite(config) + [_describe(e, schema) for e in errors]
     if not problems:
         problems = _semantic_problems(config)
+    if not problems and check_device:
+        problems = device_problems(config)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
     return config
@@ -210,6 +230,21 @@ def _semantic_problems(config: dict[str, Any]) -> list[str]:
     return problems
 
 
+def device_problems(config: dict[str, Any]) -> list[str]:
+    """A ``cuda`` device asked for where this machine has none (torch is imported only then)."""
+    keys = [k for k, v in (("device", config.get("device")),
+                           ("similarity.device", config.get("similarity", {}).get("device"))) if v == "cuda"]
+    if not keys:
+        return []
+    import torch
+
+    if torch.cuda.is_available():
+        return []
+    return [f"config key '{k}' = 'cuda' but this machine has no CUDA device (torch {torch.__version__}, "
+            f"CUDA build: {torch.version.cuda or 'no'}); allowed here: 'auto' or 'cpu' (a cluster run whose "
+            "GPU nodes have one plans with the cluster's executor, which skips this check)" for k in keys]
+
+
 def _task_parameter_problems(config: dict[str, Any], tasks: list[str]) -> list[str]:
     """Build each task from its parameters, so that a bad combination (e.g. an interval range
     upside down) is reported before any job starts."""
@@ -225,12 +260,12 @@ def _task_parameter_problems(config: dict[str, Any], tasks: list[str]) -> list[s
 
 
 def load_config(paths: Iterable[str | os.PathLike] = (), schema_path: str | os.PathLike | None = None,
-                base: str | os.PathLike | None = None) -> dict[str, Any]:
+                base: str | os.PathLike | None = None, check_device: bool = True) -> dict[str, Any]:
     """The default config (``config/config.yaml``) merged with ``paths`` in order, validated."""
     config = load_yaml(base or repo_root() / "config" / "config.yaml")
     for path in paths:
         config = merge(config, load_yaml(path))
-    return validate(config, schema_path)
+    return validate(config, schema_path, check_device)
 
 
 def task_params(config: dict[str, Any], task: str) -> dict[str, Any]:

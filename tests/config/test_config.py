@@ -61,13 +61,61 @@ def test_non_finite_numbers_are_rejected_naming_the_key(path, value):
 
 @pytest.mark.parametrize("path,value,key", [
     ("universality.grid.seeds", [0, 1.0], r"universality\.grid\.seeds' = \[0, 1\.0\] is not allowed; allowed: "
-                                          r"integer \(minimum 1\) or a list of integer \(minimum 0\), no duplicates"),
+                                          r"integer \(minimum 1, maximum 10000\) or a list of integer "
+                                          r"\(minimum 0, maximum 2147483647\), no duplicates"),
     ("universality.grid.units", [8.0], r"universality\.grid\.units\[0\]' = 8\.0 has the wrong type; expected integer"),
     ("universality.training.batch_size", 64.0, r"universality\.training\.batch_size' = 64\.0 has the wrong type"),
 ])
 def test_floats_where_integers_belong_are_rejected(path, value, key):
     with pytest.raises(ConfigError, match=key):
         validate(_with(path, value))
+
+
+@pytest.mark.parametrize("path,value,expected", [
+    # seen in the field: ran two minutes, then an OverflowError
+    ("universality.grid.seeds", [0, 2**64], r"universality\.grid\.seeds' = \[0, 18446744073709551616\] is not allowed; "
+                                           r"allowed: .*maximum 2147483647"),
+    ("tasks.flipflop.data_seed", 2**31, r"tasks\.flipflop\.data_seed' = 2147483648 is out of range; allowed: <= 2147483647"),
+    ("multitask.seeds", 10**6, r"multitask\.seeds' = 1000000 is not allowed; allowed: integer \(minimum 1, maximum 10000\)"),
+    # seen in the field: passed, then the first job tried to allocate 3.2 PB
+    ("universality.grid.units", [10_000_000], r"universality\.grid\.units\[0\]' = 10000000 is out of range; allowed: <= 8192"),
+    ("multitask.units", 9000, r"multitask\.units' = 9000 is out of range; allowed: <= 8192"),
+])
+def test_sizes_and_seeds_beyond_their_stated_limits_are_rejected(path, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        validate(_with(path, value))
+
+
+def test_duplicates_are_named_as_duplicates():
+    with pytest.raises(ConfigError, match=r"universality\.grid\.arch' = \['gru', 'lstm', 'gru'\] has duplicate entries "
+                                          r"\['gru'\]; allowed: each value once"):
+        validate(_with("universality.grid.arch", ["gru", "lstm", "gru"]))
+    with pytest.raises(ConfigError, match=r"seeds' = \[0, 1, 0\] is not allowed; allowed: .*no duplicates"):
+        validate(_with("universality.grid.seeds", [0, 1, 0]))
+
+
+def test_a_cuda_device_must_exist_unless_the_jobs_run_elsewhere():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    for key in ("device", "similarity.device"):
+        with pytest.raises(ConfigError, match=re.escape(f"config key '{key}' = 'cuda' but this machine has no CUDA device")):
+            validate(_with(key, "cuda"))
+        validate(_with(key, "cuda"), check_device=False)  # planned for a cluster's GPU nodes
+
+
+def test_broken_or_missing_config_files_are_named_with_their_line(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("device: cpu\nuniversality:\n  grid: [gru\n")
+    with pytest.raises(ConfigError, match=re.escape(f"{broken}, line 4, column 1: not valid YAML")):
+        load_config([broken])
+    with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / 'nope.yaml'}: cannot read the config file")):
+        load_config([tmp_path / "nope.yaml"])
+    for path, expected in ((broken, "line 4"), (tmp_path / "nope.yaml", "cannot read")):
+        out = subprocess.run([sys.executable, "-m", "rnnatlas.cli", "validate-config", str(path)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr
 
 
 def test_a_config_with_nothing_to_run_is_an_error():
@@ -183,14 +231,23 @@ def test_each_study_can_run_alone(tmp_path):
     assert sum(n.startswith("figure_m_fig") for n in only_m) == 7 and not any(n.startswith("fixed_points") for n in only_m)
 
 
-def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path):
+@pytest.mark.parametrize("text,expected", [
+    ("universality:\n  grid:\n    units: [-4]\n", "universality.grid.units[0]' = -4 is out of range; allowed: >= 1"),
+    ("device: cuda\n", "config key 'device' = 'cuda' but this machine has no CUDA device"),
+])
+def test_snakemake_stops_before_any_job_on_a_bad_config(tmp_path, text, expected):
+    if "cuda" in text:
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA device")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("universality:\n  grid:\n    units: [-4]\n")
+    bad.write_text(text)
     out = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
          "--configfile", str(bad), "--cores", "1"],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode != 0
-    assert "universality.grid.units[0]' = -4 is out of range; allowed: >= 1" in out.stdout + out.stderr
+    assert expected in out.stdout + out.stderr
     assert not (tmp_path / "results").exists()

@@ -53,8 +53,25 @@ def open_h5(path: str | os.PathLike, kind: str) -> h5py.File:
 
 
 def read_config(f: h5py.File) -> dict[str, Any]:
-    """The JSON configuration attribute of an open file."""
-    return json.loads(f.attrs["config"])
+    """The JSON configuration attribute of an open file, checked against the file's place."""
+    config = json.loads(f.attrs["config"])
+    check_place(f.filename, config)
+    return config
+
+
+def check_place(path: str | os.PathLike, config: dict[str, Any]) -> None:
+    """A per-network file (``<task>/nets/<net id>/<name>``) must hold the network its folder
+    names: a file copied or moved from another network's folder would otherwise be read as
+    this one (listed twice in a matrix, the other not at all). Files elsewhere are not checked."""
+    path = Path(path)
+    if path.parent.parent.name != "nets":
+        return
+    want_id, want_task = path.parent.name, path.parent.parent.parent.name
+    found_id, found_task = config.get("net_id"), config.get("task")
+    if (found_id is not None and found_id != want_id) or (found_task is not None and found_task != want_task):
+        raise ForeignFileError(
+            f"{path}: holds network {found_task}/{found_id}, but its folder stands for {want_task}/{want_id} "
+            "(copied or moved from another network's folder?); delete it and run the same command to rebuild it")
 
 
 _JSON_ATTRS = "json_attrs"  # names of the attributes stored as JSON (dicts), decoded on reading

@@ -27,7 +27,7 @@ class FlipFlop(Task):
         "n_steps": {"$ref": "#/$defs/positive_int"},
         "flip_probability": {"$ref": "#/$defs/probability"},
         "n_probe_trials": {"$ref": "#/$defs/positive_int"},
-        "probe_seed": {"type": "integer", "minimum": 0},
+        "probe_seed": {"$ref": "#/$defs/seed"},
     }
     n_bits: int = 3
     n_steps: int = 100

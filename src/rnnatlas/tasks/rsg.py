@@ -56,7 +56,7 @@ class ReadySetGo(Task):
         "ready_max": {"type": "integer", "minimum": 0},
         "pulse": {"$ref": "#/$defs/positive_int"},
         "n_train": {"$ref": "#/$defs/positive_int"},
-        "train_seed": {"type": "integer", "minimum": 0},
+        "train_seed": {"$ref": "#/$defs/seed"},
         "probe_ready": {"type": "integer", "minimum": 0},
     }
     interval_min: int = 30
