@@ -21,6 +21,59 @@ def _json(text: str) -> dict:
     return value
 
 
+def _json_with(required: tuple[str, ...] = (), section: str | None = None):
+    """A JSON-object argument that must hold ``required`` keys, or those of config section
+    ``section`` (the workflow passes that section): ``--settings '{}'`` is a usage error naming
+    the missing keys, not a KeyError deep in a stage."""
+    def parse(text: str) -> dict:
+        value = _json(text)
+        keys = list(required)
+        if section is not None:
+            from .config import section_required_keys
+
+            keys += section_required_keys(section)
+        missing = [k for k in dict.fromkeys(keys) if k not in value]
+        if missing:
+            where = f" (config section '{section}' holds them" + "; see config/README.md)" if section else ""
+            raise argparse.ArgumentTypeError(f"missing key(s) {', '.join(missing)}{where}")
+        return value
+    return parse
+
+
+def _count(minimum: int):
+    """An integer argument of at least ``minimum``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+    return parse
+
+
+def _device(text: str) -> str:
+    from .runtime import DEVICE_NAMES
+
+    if not DEVICE_NAMES.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; allowed: auto, cpu, cuda, cuda:N")
+    return text
+
+
+def _folder(text: str) -> str:
+    """An existing folder (a results folder a stage reads)."""
+    import os
+
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder")
+    return text
+
+
+# keys every training-settings JSON must hold (rnnatlas.stages.train, rnnatlas.stages.search)
+TRAIN_SETTINGS_KEYS = ("iterations", "batch_size", "eval_every", "data_seed", "accept_val_loss")
+
+
 def _ids(text: str) -> list[str]:
     return [s for s in text.split(",") if s]
 
@@ -57,8 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--plugin", action="append", default=[],
                         help="a Python file or module that registers more studies, tasks or cells (repeatable)")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (default 1)")
-    common.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    common.add_argument("--threads", type=_count(1), default=1, help="BLAS/torch threads (default 1)")
+    common.add_argument("--device", type=_device, default="auto", help="auto (CUDA when present), cpu, cuda or cuda:N")
     sub = parser.add_subparsers(dest="stage", required=True)
 
     p = sub.add_parser("validate-config", parents=[common], help="check config files against the schema")
@@ -69,16 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("task-data", parents=[common], help="write a task's validation/probe sets and conditions")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--params", type=_json, default={}, help="task parameters (JSON)")
-    p.add_argument("--validation-trials", type=int, required=True)
-    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--validation-trials", type=_count(1), required=True)
+    p.add_argument("--seed", type=_count(0), required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("search", parents=[common], help="hyperparameter search for one configuration cell")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--task-data", required=True)
     p.add_argument("--cell", required=True, help="e.g. gru-tanh-n64-l2_1e-04")
-    p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
-    p.add_argument("--search", type=_json, required=True, help="search settings (JSON)")
+    p.add_argument("--settings", type=_json_with(TRAIN_SETTINGS_KEYS[:2]), required=True, help="training settings (JSON)")
+    p.add_argument("--search", type=_json_with(section="universality.search"), required=True,
+                   help="search settings (JSON; config key universality.search)")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("train", parents=[common], help="train one pack of same-shape networks")
@@ -86,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-data", required=True)
     p.add_argument("--nets", type=_ids, required=True, help="comma-separated network ids to train")
     p.add_argument("--twins", type=_ids, default=[], help="comma-separated untrained-twin ids to record")
-    p.add_argument("--settings", type=_json, required=True, help="training settings (JSON)")
+    p.add_argument("--settings", type=_json_with(TRAIN_SETTINGS_KEYS), required=True, help="training settings (JSON)")
     p.add_argument("--search-results", nargs="*", default=[], help="search JSON files (hyperparameters per cell)")
     p.add_argument("--out-dir", required=True, help="results/<task>/nets")
     p.add_argument("--probe", action="store_true",
@@ -116,29 +170,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("figure", parents=[common], help="draw one figure from result files")
     p.add_argument("--name", required=True, choices=FIGURES.names(), help="a registered figure")
-    p.add_argument("--results", required=True, help="the results folder")
+    p.add_argument("--results", type=_folder, required=True, help="the results folder")
     p.add_argument("--out-stem", required=True, help="writes <stem>.pdf, <stem>.png and <stem>.counts.json")
 
     p = sub.add_parser("universality-summary", parents=[common], help="results/universality/summary.json")
-    p.add_argument("--results", required=True)
+    p.add_argument("--results", type=_folder, required=True)
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("toy2d", parents=[common], help="train and classify one population of 2-D continuous-time RNNs")
     p.add_argument("--activation", required=True, choices=ACTIVATIONS_2D, metavar="ACTIVATION", help="one of: %(choices)s")
-    p.add_argument("--settings", type=_json, required=True, help="config key space_of_solutions.toy2d (JSON)")
+    p.add_argument("--settings", type=_json_with(section="space_of_solutions.toy2d"), required=True,
+                   help="config key space_of_solutions.toy2d (JSON)")
     p.add_argument("--out", required=True, help="results/toy2d/<activation>/solutions.h5")
 
     p = sub.add_parser("rsg-features", parents=[common], help="neural and topological features of a pack of RSG networks")
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--out", nargs="+", required=True, help="features.h5 per network, in the order of --models")
-    p.add_argument("--options", type=_json, required=True, help="config key space_of_solutions.rsg.topology (JSON)")
+    p.add_argument("--options", type=_json_with(section="space_of_solutions.rsg.topology"), required=True,
+                   help="config key space_of_solutions.rsg.topology (JSON)")
 
     p = sub.add_parser("space-of-solutions-summary", parents=[common],
                        help="results/space_of_solutions/summary.json and rsg_features.csv")
     p.add_argument("--toy2d", nargs="*", default=[], help="solutions.h5 files")
     p.add_argument("--features", nargs="*", default=[], help="features.h5 files")
-    p.add_argument("--classifier", type=_json, required=True, help="config key space_of_solutions.rsg.classifier (JSON)")
+    p.add_argument("--classifier", type=_json_with(section="space_of_solutions.rsg.classifier"), required=True,
+                   help="config key space_of_solutions.rsg.classifier (JSON)")
     p.add_argument("--out-json", required=True)
     p.add_argument("--out-csv", required=True)
 
@@ -147,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-data", required=True)
     p.add_argument("--models", nargs="+", required=True, help="model.h5 of the pack's trained networks")
     p.add_argument("--out", nargs="+", required=True, help="training_change.h5 per network, in the order of --models")
-    p.add_argument("--options", type=_json, required=True, help="config key training_change.analysis (JSON)")
+    p.add_argument("--options", type=_json_with(section="training_change.analysis"), required=True,
+                   help="config key training_change.analysis (JSON)")
 
     p = sub.add_parser("training-change-summary", parents=[common], help="results/training_change/summary.json")
     p.add_argument("--changes", nargs="+", required=True, help="training_change.h5 files")
@@ -160,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="+", required=True, help="model.h5 of the pack's trained networks")
     p.add_argument("--out-fixed-points", nargs="+", required=True, help="fixed_points.h5 per network, in the order of --models")
     p.add_argument("--out", nargs="+", required=True, help="multitask.h5 per network, in the order of --models")
-    p.add_argument("--options", type=_json, required=True,
+    p.add_argument("--options", type=_json_with(("dynamics",), section="multitask.analysis"), required=True,
                    help="config key multitask.analysis with the dynamics section under 'dynamics' (JSON)")
 
     p = sub.add_parser("multitask-summary", parents=[common], help="results/multitask/summary.json")
@@ -179,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
-    p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the chunk's networks, in matrix order")
+    p.add_argument("--probes", nargs="+", required=True, help="probe.h5 files of the chunk's networks, in matrix order")
     p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True, help="prepared factors (.npz)")
     p.add_argument("--out-meta", required=True, help="chunk metadata (.json)")
@@ -188,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="prepare, tile and merge in one job: results/<task>/pairwise/<metric>.nc of one chunk")
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
-    p.add_argument("--probes", nargs="*", default=[], help="probe.h5 files of the task's networks, in matrix order")
+    p.add_argument("--probes", nargs="+", required=True, help="probe.h5 files of the task's networks, in matrix order")
     p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True)
 
@@ -311,7 +369,21 @@ def main(argv: list[str] | None = None) -> int:
     from .stages.common import setup_logging
 
     setup_logging()
-    return STAGES[args.stage](args) or 0
+    try:
+        return STAGES[args.stage](args) or 0
+    except Exception as exc:
+        if not _is_input_error(exc):
+            raise
+        print(f"rnnatlas {args.stage}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _is_input_error(exc: Exception) -> bool:
+    """Bad input (rnnatlas.errors.InputError) or a missing file: said in one line, no traceback
+    (a traceback is for a fault in rnnatlas itself)."""
+    from .errors import InputError
+
+    return isinstance(exc, (InputError, FileNotFoundError))
 
 
 if __name__ == "__main__":

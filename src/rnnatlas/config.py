@@ -18,10 +18,12 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+from .errors import InputError
+
 TASK_COMMON_KEYS = ("validation_trials", "accept_val_loss", "data_seed")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """An invalid configuration; the message names the key, the value and what is allowed."""
 
 
@@ -149,6 +151,23 @@ def build_schema(schema_path: str | os.PathLike | None = None) -> dict[str, Any]
         schema["properties"][study.section] = study.schema()
         schema["required"].append(study.section)
     return schema
+
+
+def section_required_keys(section: str) -> list[str]:
+    """The keys config section ``section`` (a dotted path, e.g. ``space_of_solutions.toy2d``)
+    must hold, read from the schema files without the registries (no torch import): the CLI
+    checks a stage's JSON options against them, so ``--settings '{}'`` is a clear error."""
+    from .studies import STUDIES
+
+    shared = load_yaml(default_schema_path())
+    head, *rest = section.split(".")
+    study = next((s for s in STUDIES.values() if s.section == head), None)
+    node: dict[str, Any] = study.schema() if study is not None else shared["properties"][head]
+    for part in rest:
+        node = node["properties"][part]
+    while "$ref" in node:
+        node = shared["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return list(node.get("required", []))
 
 
 def _strict_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 
+from ..errors import InputError
 from ..ids import NetworkSpec
 from ..runtime import stable_seed
 
@@ -76,5 +77,5 @@ def read_pack(task: str, task_data_path: str, model_paths: list[str]):
     records = [read_model(p) for p in model_paths]
     for path, r in zip(model_paths, records):
         if r.spec.task != task:
-            raise ValueError(f"{path}: a network of task {r.spec.task!r}, expected {task!r}")
+            raise InputError(f"{path}: a network of task {r.spec.task!r}, expected {task!r}")
     return data, records

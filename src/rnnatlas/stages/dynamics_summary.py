@@ -16,6 +16,7 @@ import numpy as np
 
 from ..dynamics.graph_kinds import GRAPH_KINDS
 from ..dynamics.graphs import modal_count
+from ..errors import InputError
 from ..ids import NetworkSpec
 from ..store.atomic import write_json
 from ..store.fixed_point_file import read_fixed_points
@@ -31,7 +32,7 @@ def run(task: str, task_data_path: str, fp_paths: list[str], graph_paths: list[s
         config, arrays, attrs = read_fixed_points(fp_path)
         gconfig, graph, gattrs = read_graph(graph_path)
         if config.get("task") != task or gconfig.get("task") != task:
-            raise ValueError(f"{fp_path}: a network of task {config.get('task')!r}, expected {task!r}")
+            raise InputError(f"{fp_path}: a network of task {config.get('task')!r}, expected {task!r}")
         nets.append((config, arrays, attrs, graph, gattrs))
 
     table = []

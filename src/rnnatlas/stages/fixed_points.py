@@ -16,6 +16,7 @@ import torch
 
 from ..dynamics.graph_kinds import GRAPH_KINDS, GraphContext
 from ..dynamics.population_analysis import Points, probe_states, search_population
+from ..errors import InputError
 from ..models import get_cell
 from ..runtime import pick_device, stable_seed
 from ..store.fixed_point_file import write_fixed_points
@@ -48,7 +49,7 @@ DEFAULTS = {
 def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[str], graph_paths: list[str],
         options: dict, device_name: str = "auto") -> None:
     if not (len(model_paths) == len(fp_paths) == len(graph_paths)):
-        raise ValueError(f"{len(model_paths)} model files, {len(fp_paths)} fixed-point and {len(graph_paths)} graph paths")
+        raise InputError(f"{len(model_paths)} model files, {len(fp_paths)} fixed-point and {len(graph_paths)} graph paths")
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown dynamics option(s) {unknown}; allowed: {sorted(DEFAULTS)}")

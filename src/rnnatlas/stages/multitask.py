@@ -24,6 +24,7 @@ import torch
 
 from ..dynamics.population_analysis import probe_states, search_population
 from ..dynamics.trajectory import trajectory_speed
+from ..errors import InputError
 from ..models import RNNPopulation
 from ..representation import compositionality, rule_variance, task_vectors
 from ..runtime import pick_device, stable_seed
@@ -149,7 +150,7 @@ def epoch_statistics(states: np.ndarray, q_traj: np.ndarray, step_condition: np.
 def run(task: str, task_data_path: str, model_paths: list[str], fp_paths: list[str], out_paths: list[str],
         options: dict, device_name: str = "auto") -> None:
     if not (len(model_paths) == len(fp_paths) == len(out_paths)):
-        raise ValueError(f"{len(model_paths)} model files, {len(fp_paths)} fixed-point and {len(out_paths)} output paths")
+        raise InputError(f"{len(model_paths)} model files, {len(fp_paths)} fixed-point and {len(out_paths)} output paths")
     unknown = sorted(set(options) - set(DEFAULTS))
     if unknown:
         raise ValueError(f"unknown multitask analysis option(s) {unknown}; allowed: {sorted(DEFAULTS)}")

@@ -32,6 +32,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..errors import InputError
 from ..stats import mean_ci, welch_difference
 from ..store.atomic import write_json
 from ..store.fixed_point_file import read_fixed_points
@@ -102,14 +103,14 @@ def group_summary(nets: list[tuple[dict, dict, dict]]) -> dict:
 
 def run(analysis_paths: list[str], fp_paths: list[str], out: str) -> None:
     if len(analysis_paths) != len(fp_paths):
-        raise ValueError(f"{len(analysis_paths)} multitask files and {len(fp_paths)} fixed-point files")
+        raise InputError(f"{len(analysis_paths)} multitask files and {len(fp_paths)} fixed-point files")
     by_task: dict[str, list] = defaultdict(list)
     dropped = defaultdict(int)
     for path, fp_path in zip(analysis_paths, fp_paths):
         config, arrays, attrs = read_multitask(path)
         fp_config, _, _ = read_fixed_points(fp_path)
         if fp_config.get("net_id") != config.get("net_id"):
-            raise ValueError(f"{path} and {fp_path} are files of different networks")
+            raise InputError(f"{path} and {fp_path} are files of different networks")
         if not attrs.get("analysed", False):
             dropped[config["task"]] += 1
             continue

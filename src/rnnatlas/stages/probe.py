@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InputError
 from ..runtime import pick_device
 from ..store.model_file import population_from_records
 from ..store.probe_file import write_probe
@@ -13,7 +14,7 @@ from .common import log, read_pack
 @torch.no_grad()
 def run(task: str, task_data_path: str, model_paths: list[str], out_paths: list[str], device_name: str = "auto") -> None:
     if len(model_paths) != len(out_paths):
-        raise ValueError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
+        raise InputError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
     device = pick_device(device_name)
     data, records = read_pack(task, task_data_path, model_paths)
     pop = population_from_records(records, device=device)

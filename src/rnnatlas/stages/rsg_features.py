@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..features.rsg import rsg_features
 from ..features.topology import TopologySettings, simulate_topology, solution_classes, topological_features
 from ..runtime import pick_device
@@ -42,7 +43,7 @@ def topology_settings(options: dict, task) -> TopologySettings:
 @torch.no_grad()
 def run(task_data_path: str, model_paths: list[str], out_paths: list[str], options: dict, device_name: str = "cpu") -> None:
     if len(model_paths) != len(out_paths):
-        raise ValueError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
+        raise InputError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
     device = pick_device(device_name)
     data, records = read_pack(TASK, task_data_path, model_paths)
     task = data.task

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..ids import parse_network_id
 from ..runtime import pick_device
 from ..store.atomic import atomic_path, write_json
@@ -180,7 +181,7 @@ def run_block(prep_a: str, meta_a: str, prep_b: str, meta_b: str, options: Mappi
     pb = None if same else Prepared.load(prep_b, device=device)
     for prep, meta, p in ((pa, ma, prep_a), (pb, mb, prep_b)):
         if prep is not None and len(prep) != len(meta["ids"]):
-            raise ValueError(f"{p}: {len(prep)} networks but its metadata lists {len(meta['ids'])}")
+            raise InputError(f"{p}: {len(prep)} networks but its metadata lists {len(meta['ids'])}")
     dist = compute_tile(pa, pb, options)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, distance=dist, chunk_a=ma["chunk"], chunk_b=mb["chunk"],

@@ -24,6 +24,7 @@ import torch
 
 from .. import connectivity as C
 from .. import latent as L
+from ..errors import InputError
 from ..models.activations import leaky_relu_at_angle
 from ..runtime import pick_device
 from ..store.h5io import write_arrays
@@ -118,7 +119,7 @@ def analyse_network(record: ModelRecord, k: int, hidden: dict[str, np.ndarray], 
 def run(task: str, task_data_path: str, model_paths: list[str], out_paths: list[str], options: dict,
         device_name: str = "cpu") -> None:
     if len(model_paths) != len(out_paths):
-        raise ValueError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
+        raise InputError(f"{len(model_paths)} model files but {len(out_paths)} output paths")
     device = pick_device(device_name)
     data, records = read_pack(task, task_data_path, model_paths)
     missing = [p for p, r in zip(model_paths, records) if "weight_hh" not in r.snapshots]

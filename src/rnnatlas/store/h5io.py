@@ -16,11 +16,12 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
+from ..errors import InputError
 from ..runtime import code_version
 from .atomic import atomic_path
 
 
-class ForeignFileError(ValueError):
+class ForeignFileError(InputError):
     """A file that is missing, not HDF5, or not the kind of rnnatlas file expected."""
 
 
@@ -60,17 +61,17 @@ def read_config(f: h5py.File) -> dict[str, Any]:
 
 
 def check_place(path: str | os.PathLike, config: dict[str, Any]) -> None:
-    """A per-network file (``<task>/nets/<net id>/<name>``) must hold the network its folder
-    names: a file copied or moved from another network's folder would otherwise be read as
-    this one (listed twice in a matrix, the other not at all). Files elsewhere are not checked."""
+    """A per-network file (``…/nets/<net id>/<name>``) must hold the network its folder names:
+    a file copied or moved from another network's folder would otherwise be read as this one
+    (listed twice in a matrix, the other not at all). Files elsewhere are not checked; the
+    stages check the task of what they read."""
     path = Path(path)
     if path.parent.parent.name != "nets":
         return
-    want_id, want_task = path.parent.name, path.parent.parent.parent.name
-    found_id, found_task = config.get("net_id"), config.get("task")
-    if (found_id is not None and found_id != want_id) or (found_task is not None and found_task != want_task):
+    found = config.get("net_id")
+    if found is not None and found != path.parent.name:
         raise ForeignFileError(
-            f"{path}: holds network {found_task}/{found_id}, but its folder stands for {want_task}/{want_id} "
+            f"{path}: holds network {found}, but its folder stands for {path.parent.name} "
             "(copied or moved from another network's folder?); delete it and run the same command to rebuild it")
 
 

@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import torch
 
+from ..errors import InputError
 from ..runtime import stable_seed
 from ..tasks import ProbeSet, Task, TaskBatch, make_task
 from .h5io import atomic_h5, open_h5, read_config
@@ -78,7 +79,7 @@ def read_task_data(path: str | os.PathLike, task_name: str | None = None) -> Tas
     with open_h5(path, KIND) as f:
         config = read_config(f)
         if task_name is not None and config["task"] != task_name:
-            raise ValueError(f"{path}: task data of {config['task']!r}, expected {task_name!r}")
+            raise InputError(f"{path}: task data of {config['task']!r}, expected {task_name!r}")
         return TaskData(
             make_task(config["task"], config["params"]),
             _read_batch(f["validation"]),
