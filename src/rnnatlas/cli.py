@@ -175,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("universality-summary", parents=[common], help="results/universality/summary.json")
     p.add_argument("--results", type=_folder, required=True)
+    p.add_argument("--metrics", nargs="+", required=True,
+                   help="the distances to summarise (the config's similarity.metrics and graph)")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("toy2d", parents=[common], help="train and classify one population of 2-D continuous-time RNNs")
@@ -335,7 +337,7 @@ STAGES = {
                            "options", device=True),
     "dynamics-summary": _stage("dynamics_summary", "run", "task", "task_data", "fixed_points", "graphs", "out"),
     "figure": _stage("figures", "run_figure", "name", "results", "out_stem"),
-    "universality-summary": _stage("figures", "run_summary", "results", "out"),
+    "universality-summary": _stage("figures", "run_summary", "results", "metrics", "out"),
     "toy2d": _stage("toy2d", "run", "activation", "settings", "out", device=True),
     "rsg-features": _stage("rsg_features", "run", "task_data", "models", "out", "options", device=True),
     "space-of-solutions-summary": _stage("space_of_solutions", "run", "toy2d", "features", "classifier", "out_json",
@@ -371,6 +373,14 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         return STAGES[args.stage](args) or 0
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, FileNotFoundError):
+            raise
+        what = "no space left (disk full or quota reached)" if exc.errno != errno.ENOENT else "file not found"
+        print(f"rnnatlas {args.stage}: error: {what}: {exc.filename or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if not _is_input_error(exc):
             raise
@@ -379,11 +389,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _is_input_error(exc: Exception) -> bool:
-    """Bad input (rnnatlas.errors.InputError) or a missing file: said in one line, no traceback
-    (a traceback is for a fault in rnnatlas itself)."""
+    """Bad input (rnnatlas.errors.InputError): said in one line, no traceback (a traceback is
+    for a fault in rnnatlas itself)."""
     from .errors import InputError
 
-    return isinstance(exc, (InputError, FileNotFoundError))
+    return isinstance(exc, InputError)
 
 
 if __name__ == "__main__":

@@ -235,3 +235,74 @@ def test_enabled_search_gates_training_in_the_dag(tmp_path):
     text = out.stdout
     assert text.count("rnnatlas search --task cdi") == 4  # one per cell (2 arch × 2 activations)
     assert text.count("--search-results results/cdi/search/") == 4
+
+
+def _file_kinds(results: Path) -> dict[str, Path]:
+    """One file of every kind under ``results`` (a network's or a task's folder stands for all):
+    every per-network, per-task and per-study file and every figure; logs and benchmarks aside."""
+    kinds: dict[str, Path] = {}
+    for path in sorted(results.rglob("*")):
+        rel = path.relative_to(results)
+        if not path.is_file() or rel.parts[0] in ("logs", "benchmarks") or path.name.startswith("."):
+            continue
+        parts = list(rel.parts)
+        if "nets" in parts:
+            parts[parts.index("nets") + 1] = "<net>"
+        kind = "/".join(["<task>", *parts[1:]] if len(parts) > 2 else parts)
+        kinds.setdefault(kind, path)
+    return kinds
+
+
+def test_a_deleted_file_of_any_kind_is_rebuilt_by_the_same_command(tiny_run, tmp_path):
+    """The README's advice for a corrupt file (delete it and run the same command) works for every
+    kind of file: each is a target, so Snakemake plans the job that writes it."""
+    import shutil
+
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run.parent, work, symlinks=True)  # copy2 keeps the times: all up to date
+    # really rebuilt: a per-network analysis file, only needed by up-to-date summaries and figures
+    fp = sorted((work / "results" / "flipflop" / "nets").glob("*/fixed_points.h5"))[0]
+    fp.unlink()
+    out = snakemake(work)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert fp.exists()
+    # planned: one file of every kind deleted at once
+    kinds = _file_kinds(work / "results")
+    assert {"<task>/nets/<net>/model.h5", "<task>/nets/<net>/probe.h5", "<task>/nets/<net>/fixed_points.h5",
+            "<task>/nets/<net>/features.h5", "<task>/nets/<net>/multitask.h5", "<task>/nets/<net>/training_change.h5",
+            "<task>/task_data.h5", "toy2d/tanh/solutions.h5"} <= set(kinds), sorted(kinds)
+    for path in kinds.values():
+        path.unlink()
+    out = snakemake(work, "-n")
+    assert out.returncode == 0, out.stderr[-3000:]
+    missed = sorted(k for k, p in kinds.items() if str(p.relative_to(work)) not in out.stdout)
+    assert not missed, f"deleted but not rebuilt: {missed}"
+
+
+def test_after_a_config_change_nothing_of_the_old_population_appears(tiny_run, tmp_path):
+    """Drop a metric, a 2-D nonlinearity and a study-H seed, run again in the same folder: the
+    old files stay on disk, but no summary or figure reads them."""
+    import shutil
+
+    work = tmp_path / "run"
+    shutil.copytree(tiny_run.parent, work, symlinks=True)
+    assert (work / "results" / "toy2d" / "relu" / "solutions.h5").exists()
+    assert (work / "results" / "cdi" / "pairwise" / "cka_rbf.nc").exists()
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text("similarity: {metrics: [svcca]}\nspace_of_solutions: {toy2d: {activations: [tanh]}}\n"
+                       "training_change: {seeds: [1]}\n")
+    out = snakemake(work, "--configfile", str(TINY), str(smaller))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    results = work / "results"
+    summary = json.loads((results / "universality" / "summary.json").read_text())
+    for task, entry in summary["tasks"].items():
+        assert set(entry["metrics"]) == {"svcca", "graph"}, task
+    for figure in ("toy2d_trajectories", "toy2d_trace_det"):
+        counts = (results / "figures" / "space_of_solutions" / f"{figure}.counts.json").read_text()
+        assert "relu" not in counts and "tanh" in counts, figure
+    change = json.loads((results / "training_change" / "summary.json").read_text())
+    for task, entry in change["tasks"].items():
+        listed = entry["networks"] + entry["set_aside"]
+        assert listed and all("-s01" in n for n in listed), (task, listed)
+    for counts_file in (results / "figures" / "training_change").glob("*.counts.json"):
+        assert "-s00" not in counts_file.read_text(), counts_file.name

@@ -9,6 +9,7 @@ from rnnatlas.config import task_params
 from rnnatlas.studies.base import render_command
 
 RESULTS = "results"
+LOW_DISK_MB = 1024  # below this much free space the workflow warns before it starts
 # Conda environment of every rule (used with `--sdm conda`); relative to workflow/rules/.
 CONDA_ENV = "../../envs/rnnatlas.yaml"
 # The command every rule runs, with the config's plug-ins (studies, tasks, cells) loaded.

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .activations import Activation, get_activation
+from .batched_matmul import pack_bmm
 from .cells import Params, get_cell
 from .init import check_init_options, get_initialisation
 from .jacobians import autograd_jacobians, cell_jacobians, has_analytic_jacobian
@@ -220,7 +221,7 @@ class RNNPopulation(nn.Module):
     def _step_with(self, params: Params, state: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """:meth:`step` with the given parameters ``[K, ...]`` (the Jacobian fallback
         differentiates this with respect to state and x, one network and point at a time)."""
-        xp = torch.baddbmm(params["bias_ih"].unsqueeze(1), x, params["weight_ih"].transpose(1, 2))
+        xp = pack_bmm(x, params["weight_ih"].transpose(1, 2), params["bias_ih"].unsqueeze(1))
         cell_params = {**params, "weight_hh_t": params["weight_hh"].transpose(1, 2)}
         new = self.cell.update(cell_params, state, xp, self.phi, self.n_units)
         return new if self.alpha == 1.0 else self._leak(state, new)
@@ -270,13 +271,13 @@ class _Projection(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, weight_t: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x, weight_t)
         out = WORKSPACE.empty((weight_t.shape[0], x.shape[1], weight_t.shape[2]), weight_t)
-        return torch.baddbmm(bias, x, weight_t, out=out)
+        return pack_bmm(x, weight_t, bias, out=out)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight_t = ctx.saved_tensors
-        d_x = torch.bmm(grad, weight_t.transpose(1, 2)) if ctx.needs_input_grad[0] else None
-        d_w = torch.bmm(x.transpose(1, 2), grad) if ctx.needs_input_grad[1] else None
+        d_x = pack_bmm(grad, weight_t.transpose(1, 2)) if ctx.needs_input_grad[0] else None
+        d_w = pack_bmm(x.transpose(1, 2), grad) if ctx.needs_input_grad[1] else None
         d_b = grad.sum(dim=1, keepdim=True) if ctx.needs_input_grad[2] else None
         return d_x, d_w, d_b
 
@@ -291,14 +292,14 @@ class _Affine(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+        return pack_bmm(x, weight.transpose(1, 2), bias.unsqueeze(1))
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         x, weight = ctx.saved_tensors
         d_x = None
         if ctx.needs_input_grad[0]:  # into a reused buffer (as the recurrence's, see WORKSPACE)
-            d_x = torch.bmm(grad, weight, out=WORKSPACE.empty((*grad.shape[:2], weight.shape[2]), grad))
-        d_w = torch.bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
+            d_x = pack_bmm(grad, weight, out=WORKSPACE.empty((*grad.shape[:2], weight.shape[2]), grad))
+        d_w = pack_bmm(grad.transpose(1, 2), x) if ctx.needs_input_grad[1] else None
         d_b = grad.sum(dim=1) if ctx.needs_input_grad[2] else None
         return d_x, d_w, d_b

@@ -42,6 +42,7 @@ import torch
 
 from . import cells
 from .activations import ACTIVATIONS, Activation
+from .batched_matmul import pack_bmm
 
 Tensor = torch.Tensor
 aten = torch.ops.aten
@@ -615,7 +616,7 @@ def _project(inputs: Tensor, weight_ih: Tensor, bias_ih: Tensor, noise: Tensor |
     """xp = baddbmm(b_ih, x, W_ihᵀ) (+ noise), ``[K, T, B, G·N]``, as RNNPopulation.project_inputs."""
     k, t_len, b, i = inputs.shape
     xp = WORKSPACE.empty((k, t_len * b, weight_ih.shape[1]), weight_ih)
-    torch.baddbmm(bias_ih.unsqueeze(1), inputs.reshape(k, t_len * b, i), weight_ih.transpose(1, 2), out=xp)
+    pack_bmm(inputs.reshape(k, t_len * b, i), weight_ih.transpose(1, 2), bias_ih.unsqueeze(1), out=xp)
     if noise is not None:
         xp.add_(noise.reshape(xp.shape).to(xp.dtype))
     return xp.view(k, t_len, b, -1)

@@ -20,8 +20,8 @@ def run_figure(name: str, results: str, out_stem: str) -> None:
     log.info("%s: %s", name, counts.to_dict()["shown"])
 
 
-def run_summary(results: str, out: str) -> None:
+def run_summary(results: str, metrics: list[str], out: str) -> None:
     from ..figures import write_summary
 
-    write_summary(results, out)
+    write_summary(results, out, metrics=metrics)
     log.info("universality summary written to %s", out)

@@ -69,6 +69,7 @@ def task_summary(nets: list[tuple[dict, dict, dict]], fixed_points: dict[str, li
     kind = attrs[0]["centrality"]
     out = {
         "n_networks": len(nets),
+        "networks": [c["net_id"] for c, _, _ in nets],  # what the figures read (not every file on disk)
         "accuracy": mean_ci(col(lambda a, t: t["accuracy"])),
         "mean_weight": {"initial": mean_ci(mean0), "final": mean_ci(mean1), "change": paired_difference(mean1, mean0),
                         "fraction_final_negative": float(np.mean(mean1 < 0))},
@@ -119,7 +120,7 @@ def run(change_paths: list[str], fixed_point_paths: list[str], out: str) -> None
     summary = {"tasks": {}, "statistics": "mean with a 95 % t-interval over accepted trained networks; paired "
                "differences trained minus initial with Cohen's d_z; verdicts from the CI's sign"}
     for task in sorted(set(by_task) | set(skipped)):
-        entry = task_summary(by_task[task], counts.get(task, {})) if by_task[task] else {"n_networks": 0}
+        entry = task_summary(by_task[task], counts.get(task, {})) if by_task[task] else {"n_networks": 0, "networks": []}
         entry["set_aside"] = skipped.get(task, [])
         summary["tasks"][task] = entry
     write_json(out, finite_or_none(summary))

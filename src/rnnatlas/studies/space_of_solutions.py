@@ -107,11 +107,16 @@ class SpaceOfSolutions(Study):
 
         def toy2d_figure(function: str):
             def draw(root: Path, out_stem: str):
+                import json
+
                 from ..figures import toy2d
 
-                folders = sorted((root / "toy2d").iterdir(), key=lambda d: (d.name != "tanh", d.name))  # the main text's φ first
-                paths = {d.name: d / "solutions.h5" for d in folders if (d / "solutions.h5").exists()}
-                return getattr(toy2d, function)(paths, out_stem)
+                # the populations the summary job read (those of the current config), never
+                # whatever folders an earlier config left under results/toy2d/
+                summary = root / SUMMARY_DIR.removeprefix(f"{RESULTS}/") / "summary.json"
+                named = list(json.loads(summary.read_text()).get("toy2d", {})) if summary.exists() else []
+                order = sorted(named, key=lambda a: (a != "tanh", a))  # the main text's φ first
+                return getattr(toy2d, function)({a: root / "toy2d" / a / "solutions.h5" for a in order}, out_stem)
             return draw
 
         def rsg_features(root: Path, out_stem: str):

@@ -111,12 +111,14 @@ class Universality(Study):
             tasks = self.trained_tasks(config)
             jobs.append(Job(
                 name="universality_summary",
-                command="universality-summary --results {params.results} --out {output.summary}",
+                command="universality-summary --results {params.results} --metrics {params.metrics} "
+                        "--out {output.summary}",
                 input={"files": [f for t in tasks for f in self.task_result_files(config, t)],
                        "matrices": [f"{RESULTS}/{t}/{kind}/{m}.nc" for t in tasks for kind in ("pairwise", "embedding")
                                     for m in [*config["similarity"]["metrics"], "graph"]]},
                 output={"summary": f"{RESULTS}/universality/summary.json"},
-                params={"results": RESULTS},
+                # the config's metrics only: a matrix an earlier config left on disk is not summarised
+                params={"results": RESULTS, "metrics": " ".join([*config["similarity"]["metrics"], "graph"])},
                 log=f"{RESULTS}/logs/figures/universality_summary.log",
             ))
         return jobs

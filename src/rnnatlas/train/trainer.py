@@ -229,11 +229,14 @@ class PopulationTrainer:
             batches = [self._next_epoch_batch(k) for k in range(len(self.generators))]
         else:
             batches = [self.task.sample(self.settings.batch_size, g) for g in self.generators]
-        # a task whose batches differ in length (one timing per batch): pad to the longest (unscored);
-        # each network's noise is drawn for its own length only, so it does not depend on its pack
+        # a task whose batches differ in length (one timing per batch): pad to the longest trial the
+        # task can have (unscored), not the pack's longest, so a network's sums over time (its weight
+        # gradients are one matmul over every step) are the same in any pack; each network's noise
+        # is drawn for its own length only
         self._lengths = [b.inputs.shape[0] for b in batches]
-        longest = max(self._lengths)
-        batches = [_pad_time(b, longest) for b in batches]
+        if len(set(self._lengths)) > 1 or self._lengths[0] != getattr(self.task, "n_steps", self._lengths[0]):
+            longest = max(max(self._lengths), int(getattr(self.task, "n_steps", 0)))
+            batches = [_pad_time(b, longest) for b in batches]
         stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
         return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
 

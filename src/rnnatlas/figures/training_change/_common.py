@@ -57,8 +57,11 @@ def read_task_results(root: PathLike, task: str) -> tuple[list[NetResult], dict[
     """(accepted analysed networks sorted by id, {task/net id: why set aside})."""
     from rnnatlas.store.h5io import read_arrays
     nets, aside = [], {}
+    named = _summary_networks(root, task)
     for path in sorted((Path(root) / task / "nets").glob("*/training_change.h5")):
         net_id = path.parent.name
+        if named is not None and net_id not in named:
+            continue  # left by an earlier config: not one of the summary's networks
         try:
             config, arrays, attrs = read_arrays(path, KIND)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is set aside, never a crash
@@ -72,6 +75,16 @@ def read_task_results(root: PathLike, task: str) -> tuple[list[NetResult], dict[
         else:
             nets.append(NetResult(net_id, task, config, arrays, attrs))
     return sorted(nets, key=lambda n: n.net_id), aside
+
+
+def _summary_networks(root: PathLike, task: str) -> set[str] | None:
+    """The networks the summary read for ``task`` (analysed and set aside): exactly those of the
+    config that built it. None without a summary that lists them (then every file is read)."""
+    summary = read_json(Path(root) / "training_change" / "summary.json") if Path(root, "training_change").is_dir() else None
+    entry = (summary or {}).get("tasks", {}).get(task)
+    if not isinstance(entry, dict) or "networks" not in entry:
+        return None
+    return set(entry["networks"]) | {str(s).split(":", 1)[0] for s in entry.get("set_aside", [])}
 
 
 def load_results(root: PathLike, counts: FigureCounts) -> dict[str, list[NetResult]]:
