@@ -237,6 +237,14 @@ def test_enabled_search_gates_training_in_the_dag(tmp_path):
     assert text.count("--search-results results/cdi/search/") == 4
 
 
+def _snakemake(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Snakemake on the tiny config in ``workdir`` (the jobs find the venv's commands)."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(TINY), "--cores", "2", *extra]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
+
+
 def _file_kinds(results: Path) -> dict[str, Path]:
     """One file of every kind under ``results`` (a network's or a task's folder stands for all):
     every per-network, per-task and per-study file and every figure; logs and benchmarks aside."""
@@ -263,7 +271,7 @@ def test_a_deleted_file_of_any_kind_is_rebuilt_by_the_same_command(tiny_run, tmp
     # really rebuilt: a per-network analysis file, only needed by up-to-date summaries and figures
     fp = sorted((work / "results" / "flipflop" / "nets").glob("*/fixed_points.h5"))[0]
     fp.unlink()
-    out = snakemake(work)
+    out = _snakemake(work)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert fp.exists()
     # planned: one file of every kind deleted at once
@@ -273,7 +281,7 @@ def test_a_deleted_file_of_any_kind_is_rebuilt_by_the_same_command(tiny_run, tmp
             "<task>/task_data.h5", "toy2d/tanh/solutions.h5"} <= set(kinds), sorted(kinds)
     for path in kinds.values():
         path.unlink()
-    out = snakemake(work, "-n")
+    out = _snakemake(work, "-n")
     assert out.returncode == 0, out.stderr[-3000:]
     missed = sorted(k for k, p in kinds.items() if str(p.relative_to(work)) not in out.stdout)
     assert not missed, f"deleted but not rebuilt: {missed}"
@@ -291,7 +299,7 @@ def test_after_a_config_change_nothing_of_the_old_population_appears(tiny_run, t
     smaller = tmp_path / "smaller.yaml"
     smaller.write_text("similarity: {metrics: [svcca]}\nspace_of_solutions: {toy2d: {activations: [tanh]}}\n"
                        "training_change: {seeds: [1]}\n")
-    out = snakemake(work, "--configfile", str(TINY), str(smaller))
+    out = _snakemake(work, "--configfile", str(TINY), str(smaller))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     results = work / "results"
     summary = json.loads((results / "universality" / "summary.json").read_text())
