@@ -95,6 +95,16 @@ def _allowed(schema: dict[str, Any], root: dict[str, Any]) -> str:
     return "see config/README.md"
 
 
+def _duplicates(values: list) -> list:
+    """The values that occur more than once, in order of their second occurrence."""
+    seen, dups = [], []
+    for item in values:
+        if item in seen and item not in dups:
+            dups.append(item)
+        seen.append(item)
+    return dups
+
+
 def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     key, value = _path(error), error.instance
     v = error.validator
@@ -112,11 +122,8 @@ def _describe(error: jsonschema.ValidationError, root: dict[str, Any]) -> str:
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         word = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}[v]
         return f"config key '{key}' = {value!r} is out of range; allowed: {word} {error.validator_value}"
-    if v == "uniqueItems":
-        seen, dups = [], []
-        for item in value:
-            (dups if item in seen and item not in dups else seen).append(item)
-        return (f"config key '{key}' = {value!r} has duplicate entries {dups!r}; "
+    if v == "uniqueItems" or (v == "oneOf" and isinstance(value, list) and _duplicates(value)):
+        return (f"config key '{key}' = {value!r} has duplicate entries {_duplicates(value)!r}; "
                 "allowed: each value once")
     if v == "propertyNames":
         return f"config key '{key}' has an unknown entry; allowed: {_allowed(error.schema['propertyNames'], root)}"

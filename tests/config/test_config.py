@@ -90,7 +90,7 @@ def test_duplicates_are_named_as_duplicates():
     with pytest.raises(ConfigError, match=r"universality\.grid\.arch' = \['gru', 'lstm', 'gru'\] has duplicate entries "
                                           r"\['gru'\]; allowed: each value once"):
         validate(_with("universality.grid.arch", ["gru", "lstm", "gru"]))
-    with pytest.raises(ConfigError, match=r"seeds' = \[0, 1, 0\] is not allowed; allowed: .*no duplicates"):
+    with pytest.raises(ConfigError, match=r"seeds' = \[0, 1, 0\] has duplicate entries \[0\]; allowed: each value once"):
         validate(_with("universality.grid.seeds", [0, 1, 0]))
 
 

@@ -256,7 +256,9 @@ def _file_kinds(results: Path) -> dict[str, Path]:
         parts = list(rel.parts)
         if "nets" in parts:
             parts[parts.index("nets") + 1] = "<net>"
-        kind = "/".join(["<task>", *parts[1:]] if len(parts) > 2 else parts)
+        if (results / parts[0] / "task_data.h5").exists():  # a task's folder
+            parts[0] = "<task>"
+        kind = "/".join(parts)
         kinds.setdefault(kind, path)
     return kinds
 
