@@ -21,12 +21,18 @@ def _pad(t: torch.Tensor, dim: int) -> torch.Tensor:
 def pack_bmm(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None,
              out: torch.Tensor | None = None) -> torch.Tensor:
     """``bias + a @ b`` per network (``a [K, M, I]``, ``b [K, I, N]``, ``bias`` broadcastable to
-    ``[K, M, N]`` or None), bit-identical for any K; ``out`` is used when no size is 1."""
+    ``[K, M, N]`` or None), bit-identical for any K; ``out`` is written in place unless a size
+    is padded (then the result is copied into it)."""
     m, inner, n = a.shape[1], a.shape[2], b.shape[2]
-    if 1 not in (m, inner, n):
+    if m != 1 and n != 1:
+        if inner == 1 and bias is not None:
+            # one product per entry is exact in any kernel, a fused bias add is not: add it apart
+            # (no padded copy of a [K, T·B, G·N] input projection)
+            return torch.bmm(a, b, out=out).add_(bias)
         if bias is None:
             return torch.bmm(a, b, out=out)
         return torch.baddbmm(bias, a, b, out=out)
+    # one row or one column (a small result): padded to 2, it keeps the matrix kernel
     if inner == 1:
         a, b = _pad(a, 2), _pad(b, 1)
     if m == 1:
