@@ -34,7 +34,7 @@ def _json_with(required: tuple[str, ...] = (), section: str | None = None):
             keys += section_required_keys(section)
         missing = [k for k in dict.fromkeys(keys) if k not in value]
         if missing:
-            where = f" (config section '{section}' holds them" + "; see config/README.md)" if section else ""
+            where = f" (config section '{section}' holds them; see config/README.md)" if section else ""
             raise argparse.ArgumentTypeError(f"missing key(s) {', '.join(missing)}{where}")
         return value
     return parse
@@ -376,9 +376,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         import errno
 
-        if exc.errno not in (errno.ENOSPC, errno.EDQUOT) and not isinstance(exc, FileNotFoundError):
+        what = {errno.ENOENT: "file not found", errno.ENOSPC: "no space left on the disk",
+                errno.EDQUOT: "disk quota exceeded"}.get(exc.errno)
+        if what is None:
             raise
-        what = "no space left (disk full or quota reached)" if exc.errno != errno.ENOENT else "file not found"
         print(f"rnnatlas {args.stage}: error: {what}: {exc.filename or exc}", file=sys.stderr)
         return 2
     except Exception as exc:

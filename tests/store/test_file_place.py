@@ -49,7 +49,7 @@ def test_a_file_copied_over_another_networks_is_refused(tmp_path: Path, name: st
     read(own)  # in its own folder: fine
     other = _place(tmp_path, B, name)
     shutil.copy(own, other)
-    with pytest.raises(ForeignFileError, match=re.escape(f"{other}: holds network {A}, but its folder stands for {B}")):
+    with pytest.raises(ForeignFileError, match=re.escape(f"{other}: holds network {A}, but its folder stands for network {B}")):
         read(other)
 
 
@@ -64,10 +64,10 @@ def test_a_toy2d_population_in_another_nonlinearitys_folder_is_refused(tmp_path:
     arrays = {k: np.zeros(2) for k in ("accepted", "label", "trace", "determinant")} | {"weight": np.zeros((2, 2, 2))}
     own = tmp_path / "toy2d" / "tanh" / "solutions.h5"
     own.parent.mkdir(parents=True)
-    write_solutions(own, {}, arrays, {"activation": "tanh"})
+    write_solutions(own, {"activation": "tanh"}, arrays, {"activation": "tanh"})
     read_solutions(own)
     other = tmp_path / "toy2d" / "relu" / "solutions.h5"
     other.parent.mkdir()
     shutil.copy(own, other)
-    with pytest.raises(ForeignFileError, match="holds the 'tanh' population.*stands for 'relu'"):
+    with pytest.raises(ForeignFileError, match="holds the 'tanh' population, but its folder stands for the 'relu' population"):
         read_solutions(other)

@@ -47,5 +47,3 @@ for _task, _study in TRAINED.items():
                     device=config["device"],
                 shell:
                     f"{RNNATLAS} {{params.command}} {STAGE_OPTIONS} > {{log}} 2>&1"
-
-            FINAL_TARGETS.extend(f for files in _outputs.values() for f in files)

@@ -42,7 +42,8 @@ def as_param(value):
     return json.dumps(value) if isinstance(value, (dict, list)) else value
 
 
-# Files the default target builds. Every rules/<family>.smk appends its final outputs here.
+# Files the default target builds: each rules/<family>.smk appends the files of its rules with
+# wildcards; workflow/Snakefile adds every output of the rules without wildcards.
 FINAL_TARGETS = []
 
 

@@ -22,3 +22,7 @@ rule task_data:
     shell:
         f"{RNNATLAS} task-data --task {{wildcards.task}} --params {{params.task_params:q}} "
         "--validation-trials {params.trials} --seed {params.seed} --out {output} > {log} 2>&1"
+
+
+for _task in TRAINED:
+    FINAL_TARGETS.append(f"{RESULTS}/{_task}/task_data.h5")

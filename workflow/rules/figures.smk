@@ -46,5 +46,3 @@ for _study in STUDIES:
             shell:
                 f"{RNNATLAS} figure --name {{params.name}} --results {{params.results}} "
                 "--out-stem {params.stem} > {log} 2>&1"
-
-        FINAL_TARGETS.extend([f"{_stem}.pdf", f"{_stem}.png"])

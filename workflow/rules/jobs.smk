@@ -37,9 +37,4 @@ for _study in STUDIES:
             shell:
                 f"{RNNATLAS} {{params.command}} {STAGE_OPTIONS} > {{log}} 2>&1"
 
-        FINAL_TARGETS.extend(
-            f
-            for out in _job.output.values()
-            for f in ([out] if isinstance(out, str) else out)
-        )
-        FINAL_TARGETS.extend(_study.targets(config))
+    FINAL_TARGETS.extend(_study.targets(config))

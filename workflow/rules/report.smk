@@ -28,6 +28,3 @@ rule run_configuration:
             "# The merged configuration of this run (config/config.yaml + --configfile overrides).\n"
             + params.text,
         )
-
-
-FINAL_TARGETS.append(f"{RESULTS}/run_configuration.yaml")

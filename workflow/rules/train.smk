@@ -105,4 +105,8 @@ rule summarize_training:
 
 for _task in TRAINED:
     FINAL_TARGETS.append(f"{RESULTS}/{_task}/training_summary.json")
-    FINAL_TARGETS.extend(net_file(_task, n.id, "probe.h5") for n in all_networks(_task))
+    if search_settings(_task) is not None:
+        FINAL_TARGETS.extend(
+            f"{RESULTS}/{_task}/search/{c}.json"
+            for c in dict.fromkeys(c for p in PACKS[_task] for c in p.cells)
+        )

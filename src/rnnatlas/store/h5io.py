@@ -60,19 +60,25 @@ def read_config(f: h5py.File) -> dict[str, Any]:
     return config
 
 
+# folder kind (the parent of a file's folder) → the config key its folder is named after, and
+# how a message names that value
+PLACES = {"nets": ("net_id", "network {}"), "toy2d": ("activation", "the {!r} population")}
+
+
 def check_place(path: str | os.PathLike, config: dict[str, Any]) -> None:
-    """A per-network file (``…/nets/<net id>/<name>``) must hold the network its folder names:
-    a file copied or moved from another network's folder would otherwise be read as this one
-    (listed twice in a matrix, the other not at all). Files elsewhere are not checked; the
-    stages check the task of what they read."""
+    """A file in a named folder (``…/nets/<net id>/<name>``, ``…/toy2d/<activation>/<name>``)
+    must hold what its folder names: a file copied or moved from a sibling folder would
+    otherwise be read as that one (listed twice in a matrix, the other not at all). Files
+    elsewhere are not checked; the stages check the task of what they read."""
     path = Path(path)
-    if path.parent.parent.name != "nets":
+    if path.parent.parent.name not in PLACES:
         return
-    found = config.get("net_id")
-    if found is not None and found != path.parent.name:
+    key, name = PLACES[path.parent.parent.name]
+    found, want = config.get(key), path.parent.name
+    if found is not None and found != want:
         raise ForeignFileError(
-            f"{path}: holds network {found}, but its folder stands for {path.parent.name} "
-            "(copied or moved from another network's folder?); delete it and run the same command to rebuild it")
+            f"{path}: holds {name.format(found)}, but its folder stands for {name.format(want)} "
+            "(copied or moved from another folder?); delete it and run the same command to rebuild it")
 
 
 _JSON_ATTRS = "json_attrs"  # names of the attributes stored as JSON (dicts), decoded on reading

@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pathlib import Path
-
-from .h5io import ForeignFileError, read_arrays, write_arrays
+from .h5io import read_arrays, write_arrays
 
 KIND = "toy2d_solutions"
 REQUIRED = ("weight", "accepted", "label", "trace", "determinant")
@@ -29,9 +27,4 @@ def write_solutions(path: str | os.PathLike, config: dict, arrays: dict, attrs: 
 def read_solutions(path: str | os.PathLike, with_curves: bool = False) -> tuple[dict, dict, dict]:
     """(config, arrays, attrs); the loss curves are skipped unless asked for."""
     skip = frozenset() if with_curves else frozenset({"loss_curve"})
-    config, arrays, attrs = read_arrays(path, KIND, REQUIRED, skip)
-    folder = Path(path).parent
-    if folder.parent.name == "toy2d" and attrs.get("activation") not in (None, folder.name):
-        raise ForeignFileError(f"{path}: holds the {attrs['activation']!r} population, but its folder stands for "
-                               f"{folder.name!r} (copied or moved?); delete it and run the same command to rebuild it")
-    return config, arrays, attrs
+    return read_arrays(path, KIND, REQUIRED, skip)  # checks that the folder's activation is the file's

@@ -107,14 +107,12 @@ class SpaceOfSolutions(Study):
 
         def toy2d_figure(function: str):
             def draw(root: Path, out_stem: str):
-                import json
-
                 from ..figures import toy2d
+                from ..figures.io import read_json
 
                 # the populations the summary job read (those of the current config), never
                 # whatever folders an earlier config left under results/toy2d/
-                summary = root / SUMMARY_DIR.removeprefix(f"{RESULTS}/") / "summary.json"
-                named = list(json.loads(summary.read_text()).get("toy2d", {})) if summary.exists() else []
+                named = (read_json(root / "space_of_solutions" / "summary.json") or {}).get("toy2d", {})
                 order = sorted(named, key=lambda a: (a != "tanh", a))  # the main text's φ first
                 return getattr(toy2d, function)({a: root / "toy2d" / a / "solutions.h5" for a in order}, out_stem)
             return draw

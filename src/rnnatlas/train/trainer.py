@@ -234,9 +234,8 @@ class PopulationTrainer:
         # gradients are one matmul over every step) are the same in any pack; each network's noise
         # is drawn for its own length only
         self._lengths = [b.inputs.shape[0] for b in batches]
-        if len(set(self._lengths)) > 1 or self._lengths[0] != getattr(self.task, "n_steps", self._lengths[0]):
-            longest = max(max(self._lengths), int(getattr(self.task, "n_steps", 0)))
-            batches = [_pad_time(b, longest) for b in batches]
+        longest = max(*self._lengths, int(getattr(self.task, "n_steps", 0)))
+        batches = [_pad_time(b, longest) for b in batches]  # a batch of that length is kept as it is
         stack = lambda name: torch.stack([getattr(b, name) for b in batches]).to(self.device)  # noqa: E731
         return TaskBatch(stack("inputs"), stack("targets"), stack("mask"))
 

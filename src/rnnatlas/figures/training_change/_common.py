@@ -80,8 +80,7 @@ def read_task_results(root: PathLike, task: str) -> tuple[list[NetResult], dict[
 def _summary_networks(root: PathLike, task: str) -> set[str] | None:
     """The networks the summary read for ``task`` (analysed and set aside): exactly those of the
     config that built it. None without a summary that lists them (then every file is read)."""
-    summary = read_json(Path(root) / "training_change" / "summary.json") if Path(root, "training_change").is_dir() else None
-    entry = (summary or {}).get("tasks", {}).get(task)
+    entry = (read_json(Path(root) / "training_change" / "summary.json") or {}).get("tasks", {}).get(task)
     if not isinstance(entry, dict) or "networks" not in entry:
         return None
     return set(entry["networks"]) | {str(s).split(":", 1)[0] for s in entry.get("set_aside", [])}
