@@ -82,3 +82,31 @@ def test_welch_difference_matches_scipy():
     ci = st.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert (out["ci_low"], out["ci_high"]) == pytest.approx((ci.low, ci.high))
     assert welch_difference([1.0], [2.0, 3.0])["p_value"] is None
+
+
+def test_silhouettes_match_sklearn_for_many_labellings() -> None:
+    from sklearn.metrics import silhouette_score
+
+    from rnnatlas.stats import silhouettes
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    labels = np.stack([rng.permutation(np.r_[np.zeros(9), np.ones(7), np.full(3, 2), [3]]).astype(int)
+                       for _ in range(5)])  # group 3 is a singleton (its silhouette is 0)
+    got = silhouettes(D, labels)
+    assert np.allclose(got, [silhouette_score(D, lab, metric="precomputed") for lab in labels], atol=1e-12)
+
+
+def test_silhouette_test_p_value() -> None:
+    from rnnatlas.stats import silhouette_test
+
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 1, (10, 2)), rng.normal(6, 1, (10, 2))]
+    D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    separated = silhouette_test(D, ["a"] * 10 + ["b"] * 10, n_permutations=500)
+    assert separated["silhouette"] > 0.6 and separated["p_value"] < 0.01
+    unrelated = [silhouette_test(D, rng.permutation(["a"] * 10 + ["b"] * 10), n_permutations=200, seed=s)["p_value"]
+                 for s in range(20)]
+    assert 0.2 < float(np.mean(unrelated)) < 0.8  # p-values of unrelated labels spread over (0, 1]
+    assert silhouette_test(D, ["a"] * 20)["silhouette"] is None

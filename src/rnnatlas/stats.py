@@ -1,4 +1,5 @@
-"""Summary statistics across networks: t-intervals for means and paired differences.
+"""Summary statistics across networks: t-intervals for means and paired differences, and
+silhouettes of a grouping with a permutation p-value.
 
 Used to report study-level effects (e.g. trained − initial, per network) with honest
 uncertainty: NaNs are dropped and counted, and fewer than two values give no interval.
@@ -92,4 +93,50 @@ def welch_difference(a: Any, b: Any, level: float = 0.95) -> dict[str, float | i
     half = float(_st.t.ppf(0.5 + level / 2, df=df)) * float(np.sqrt(se2))
     p = 2.0 * float(_st.t.sf(abs(diff) / np.sqrt(se2), df=df))
     out.update(ci_low=diff - half, ci_high=diff + half, p_value=p)
+    return out
+
+
+def silhouettes(distance: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean silhouette of each labelling in ``labels`` ([P, n] integer codes, or [n]) over the
+    precomputed distances (n, n), all at once: the same value as sklearn's ``silhouette_score``
+    (a point alone in its group scores 0), vectorised so that a permutation test costs a few
+    matrix products instead of P calls."""
+    D = np.asarray(distance, dtype=np.float64)
+    L = np.atleast_2d(np.asarray(labels))
+    n_groups = int(L.max()) + 1
+    onehot = (L[:, :, None] == np.arange(n_groups)).astype(np.float64)  # (P, n, g)
+    sums = np.einsum("ij,pjg->pig", D, onehot)  # distance of each point to each group, summed
+    sizes = onehot.sum(axis=1)[:, None, :]  # (P, 1, g)
+    own = np.take_along_axis(sizes[:, 0, :], L, axis=1)  # (P, n): the point's own group size
+    a = np.take_along_axis(sums, L[:, :, None], axis=2)[:, :, 0] / np.maximum(own - 1, 1)
+    others = np.where(onehot > 0, np.inf, sums / np.where(sizes > 0, sizes, 1.0))
+    others = np.where(sizes > 0, others, np.inf)
+    b = others.min(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)
+    return np.nan_to_num(s, nan=0.0).mean(axis=1)
+
+
+def silhouette_test(distance: np.ndarray, labels: Any, n_permutations: int = 1000,
+                    seed: int = 0) -> dict[str, Any]:
+    """Silhouette of ``labels`` on ``distance`` with a one-sided permutation p-value.
+
+    The labels are shuffled ``n_permutations`` times (seeded); ``p_value`` =
+    (1 + #{shuffled >= observed}) / (1 + n_permutations), the chance that a grouping with
+    the same group sizes but no relation to the networks separates them as well. Undefined
+    (None) with fewer than 3 points, one group, or every point in its own group.
+    """
+    names, codes = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    n = codes.size
+    out: dict[str, Any] = {"silhouette": None, "p_value": None, "n": int(n), "n_permutations": int(n_permutations),
+                           "groups": {str(k): int(v) for k, v in zip(names, np.bincount(codes))}}
+    if n < 3 or not 2 <= names.size <= n - 1:
+        return out
+    observed = float(silhouettes(distance, codes)[0])
+    out["silhouette"] = observed
+    if n_permutations > 0:
+        rng = np.random.default_rng(seed)
+        shuffled = np.stack([rng.permutation(codes) for _ in range(n_permutations)])
+        null = np.concatenate([silhouettes(distance, chunk) for chunk in np.array_split(shuffled, max(1, n_permutations // 200))])
+        out["p_value"] = float((1 + np.sum(null >= observed - 1e-12)) / (1 + n_permutations))
     return out

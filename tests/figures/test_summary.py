@@ -38,3 +38,19 @@ def test_summary_file(results, tmp_path):
         assert t["modal_fixed_point_count"]["fraction"] == 7 / 8
     assert d["tasks"]["sine"]["sine_median_relative_frequency_error"] == 0.1
     assert d["tasks"]["cdi"]["cdi_eigenvalue_nearest_1_by_arch"]["vanilla"]["mean"] == 0.99
+
+
+def test_paper_subsets_with_permutation_p_values(results, tmp_path):
+    """The fixture separates architectures perfectly and nonlinearities not at all. Among the 4
+    tanh networks a perfect 2 + 2 split is one of 3 possible splits (p ≈ 1/3: four networks
+    cannot make it significant); pooled over 8 networks it is 2 of 70 labellings (p ≈ 1/35)."""
+    d = write_summary(results, tmp_path / "summary.json")
+    subsets = d["tasks"]["sine"]["metrics"]["svcca"]["paper_subsets"]
+    tanh = subsets["architecture_among_tanh"]
+    assert tanh["distance"]["n"] == 4 and tanh["distance"]["groups"] == {"gru": 2, "vanilla": 2}
+    assert tanh["distance"]["silhouette"] > 0.99 and tanh["embedding"]["silhouette"] > 0.99
+    assert 0.25 < tanh["distance"]["p_value"] < 0.42
+    pooled = subsets["architecture_pooled"]["distance"]
+    assert pooled["n"] == 8 and pooled["silhouette"] > 0.99 and pooled["p_value"] < 0.06
+    vanilla = subsets["nonlinearity_among_vanilla"]["distance"]
+    assert vanilla["silhouette"] < 0.2 and vanilla["p_value"] > 0.2

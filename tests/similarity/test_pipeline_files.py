@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rnnatlas.ids import NetworkSpec
-from rnnatlas.similarity import cka, svcca
+from rnnatlas.similarity import cka, dsa_block, fit_dynamics, procrustes_distance, svcca
 from rnnatlas.stages import similarity as S
 from rnnatlas.stages.similarity_plan import chunk_ranges, tiles
 from rnnatlas.store.graph_file import write_graph
@@ -27,6 +27,7 @@ PER_PAIR = {
     "svcca": lambda X, Y: svcca(X, Y, variance=0.99),
     "cka_linear": lambda X, Y: cka(X, Y, kernel="linear"),
     "cka_rbf": lambda X, Y: cka(X, Y, kernel="rbf", sigma_fraction=0.8),
+    "procrustes": lambda X, Y: 1.0 - procrustes_distance(X, Y, alpha=1.0),  # the file holds the angle
 }
 
 
@@ -67,7 +68,7 @@ def build(tmp_path, metric, paths, block_size, options=None):
     return out
 
 
-@pytest.mark.parametrize("metric", ["svcca", "cka_linear", "cka_rbf"])
+@pytest.mark.parametrize("metric", ["svcca", "cka_linear", "cka_rbf", "procrustes"])
 @pytest.mark.parametrize("dtype,tol,block_tol", [("float32", 1e-5, 1e-6), ("float64", 1e-10, 1e-12)])
 def test_pairwise_file_matches_per_pair_and_single_block(tmp_path, probes, metric, dtype, tol, block_tol):
     paths, hidden = probes
@@ -90,9 +91,26 @@ def test_pairwise_file_matches_per_pair_and_single_block(tmp_path, probes, metri
     single = read_pairwise(build(tmp_path, metric, paths, block_size=len(paths), options=options))
     np.testing.assert_allclose(D, single.values, atol=block_tol, rtol=0)
     assert da.attrs["metric"] == metric and da.attrs["task"] == TASK and da.attrs["git_commit"]
-    assert json.loads(da.attrs["options"])["variance"] == 0.99 and json.loads(da.attrs["set_aside"]) == {}
+    recorded = json.loads(da.attrs["options"])  # the options this metric depends on, and no others
+    assert recorded["dtype"] == options.get("dtype", "float32") and json.loads(da.attrs["set_aside"]) == {}
+    assert ("variance" in recorded) == (metric == "svcca") and ("sigma_fraction" in recorded) == (metric == "cka_rbf")
     if metric == "svcca":
         assert np.all(da.k_a.values >= 1) and np.all(da.k_a.values <= da.units_a.values)
+
+
+@pytest.mark.parametrize("metric", ["dsa_wasserstein", "dsa_angular"])
+def test_dsa_file_from_tiles_matches_one_fit_of_every_network(tmp_path, probes, metric):
+    """prepare (a HAVOK model per network, once) → tiles → merge gives the matrix of one fit of
+    the whole population, with the options and each network's model rank recorded."""
+    paths, _ = probes
+    options = {"dsa": {"n_delays": 3, "rank": 6, "iterations": 40, "starts": 3}}
+    da = read_pairwise(build(tmp_path, metric, paths, block_size=2, options=options))
+    _, trajectories, _ = S.load_hidden(TASK, paths, trajectories=True)
+    resolved = S.resolve_options(options)["dsa"]
+    expected = dsa_block(fit_dynamics(trajectories, **resolved), None, metric.removeprefix("dsa_"))
+    np.testing.assert_allclose(da.values, expected, atol=1e-9, rtol=0)
+    assert json.loads(da.attrs["options"])["dsa"] == resolved and list(da.rank_a.values) == [6] * len(paths)
+    assert np.all(da.values[~np.eye(len(paths), dtype=bool)] > 0)
 
 
 @pytest.mark.parametrize("metric", ["svcca", "cka_rbf"])

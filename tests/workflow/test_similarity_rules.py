@@ -11,13 +11,15 @@ import numpy as np
 import pytest
 
 from rnnatlas.config import repo_root
-from rnnatlas.similarity import svcca
+from rnnatlas.similarity import dsa_block, fit_dynamics, procrustes_distance, svcca
+from rnnatlas.stages.similarity import load_hidden
 from rnnatlas.store.pairwise_file import read_embedding, read_pairwise
 from rnnatlas.store.probe_file import read_probe
 
 ROOT = repo_root()
 TINY = Path(__file__).with_name("tiny.yaml")
-METRICS = ("svcca", "cka_rbf")  # cka_linear runs the same rules
+METRICS = ("svcca", "cka_rbf")  # the dry run's; cka_linear runs the same rules
+RUN_METRICS = ("svcca", "cka_rbf", "procrustes", "dsa_angular")  # the tiny run's (tiny.yaml)
 # cdi: 8 trained networks + 2 untrained twins; chunks of 6 → 2 chunks, 3 tiles per metric
 EXTRA = ("universality:\n  tasks: [cdi]\nsimilarity:\n  metrics: [svcca, cka_rbf]\n  block_size: {}\n"
          "  mds: {{n_init: 2, max_iter: 100, random_state: 0}}\n")
@@ -50,7 +52,7 @@ def run(tiny_run):
 
 def test_pairwise_files(run):
     nets = sorted(p.name for p in (run / "cdi" / "nets").iterdir())
-    for metric in METRICS:
+    for metric in RUN_METRICS:
         da = read_pairwise(run / "cdi" / "pairwise" / f"{metric}.nc")
         ids = list(da.net_a.values)
         assert sorted(ids) == nets and len(ids) == 10 and list(da.net_b.values) == ids
@@ -69,8 +71,27 @@ def test_pairwise_files(run):
         (run / "cdi" / "pairwise" / "parts" / "svcca").iterdir())  # temporary parts removed
 
 
+def test_procrustes_and_dsa_entries_match_the_library_on_the_probe_states(run):
+    """One off-diagonal-tile entry each: Procrustes against the per-pair function, DSA against a
+    fresh fit of the two networks (the same options as the file records)."""
+    da = read_pairwise(run / "cdi" / "pairwise" / "procrustes.nc")
+    a, b = str(da.net_a.values[0]), str(da.net_a.values[-1])
+    paths = [run / "cdi" / "nets" / i / "probe.h5" for i in (a, b)]
+    X, Y = (read_probe(p)[1] for p in paths)
+    expected = procrustes_distance(X.reshape(-1, X.shape[-1]), Y.reshape(-1, Y.shape[-1]), alpha=1.0)
+    assert float(da.sel(net_a=a, net_b=b)) == pytest.approx(expected, abs=1e-5)
+    assert json.loads(da.attrs["options"])["alpha"] == 1.0 and "rank_a" in da.coords
+
+    da = read_pairwise(run / "cdi" / "pairwise" / "dsa_angular.nc")
+    options = json.loads(da.attrs["options"])["dsa"]
+    assert options["iterations"] == 50 and options["starts"] == 4  # tiny.yaml's
+    _, trajectories, _ = load_hidden("cdi", [str(p) for p in paths], trajectories=True)
+    expected = dsa_block(fit_dynamics(trajectories, **options), None, "angular")[0, 1]
+    assert float(da.sel(net_a=a, net_b=b)) == pytest.approx(expected, abs=1e-9)
+
+
 def test_embedding_files_and_logs(run):
-    for metric in METRICS:
+    for metric in RUN_METRICS:
         ds = read_embedding(run / "cdi" / "embedding" / f"{metric}.nc")
         assert ds["embedding"].shape == (10, 2) and np.isfinite(ds["embedding"].values).all()
         assert np.isfinite(float(ds["stress"])) and set(ds.coords) >= {"arch", "activation", "units", "l2", "seed", "trained"}

@@ -21,6 +21,8 @@ SIM_OPTIONS = json.dumps(
         "sigma_fraction": SIMILARITY["rbf_sigma_fraction"],
         "angular": SIMILARITY["angular"],
         "dtype": SIMILARITY["dtype"],
+        "alpha": SIMILARITY["procrustes"]["alpha"],
+        "dsa": SIMILARITY["dsa"],
     }
 )
 SIM_TASKS = [t for study in STUDIES for t in study.similarity_tasks(config)]

@@ -33,6 +33,35 @@ def _scores(x: np.ndarray, arch: list[str], act: list[str], metric: str) -> dict
     return {"architecture": silhouette(x, arch, metric), "nonlinearity": silhouette(x, act, metric)}
 
 
+N_PERMUTATIONS = 1000
+# The paper's Fig. 1 groupings: architectures among tanh networks, nonlinearities among Vanilla
+# networks; and both pooled over every accepted trained network. name -> (label, subset rule).
+SUBSETS = {
+    "architecture_among_tanh": ("arch", lambda arch, act: act == "tanh"),
+    "nonlinearity_among_vanilla": ("activation", lambda arch, act: arch == "vanilla"),
+    "architecture_pooled": ("arch", lambda arch, act: True),
+    "nonlinearity_pooled": ("activation", lambda arch, act: True),
+}
+
+
+def subset_tests(distance: np.ndarray, positions: np.ndarray | None, arch: list[str], act: list[str],
+                 n_permutations: int = N_PERMUTATIONS) -> dict[str, Any]:
+    """Silhouettes with permutation p-values (:func:`rnnatlas.stats.silhouette_test`) on the distance
+    matrix and on the 2-D embedding, for each grouping in SUBSETS."""
+    from rnnatlas.stats import silhouette_test
+
+    out: dict[str, Any] = {}
+    for name, (field, rule) in SUBSETS.items():
+        sel = np.array([bool(rule(a, b)) for a, b in zip(arch, act)], dtype=bool)
+        labels = np.asarray(arch if field == "arch" else act)[sel]
+        entry = {"distance": silhouette_test(distance[np.ix_(sel, sel)], labels, n_permutations)}
+        if positions is not None:
+            p = positions[sel]
+            entry["embedding"] = silhouette_test(np.linalg.norm(p[:, None] - p[None], axis=-1), labels, n_permutations)
+        out[name] = entry
+    return out
+
+
 def metric_summary(task_dir: PathLike, metric: str, keep: Sequence[str] | None) -> dict[str, Any]:
     """Silhouettes of one task's embedding (2-D MDS) and distance matrix, for networks in ``keep``
     (accepted trained networks; all when None), grouped by architecture and by nonlinearity."""
@@ -59,6 +88,8 @@ def metric_summary(task_dir: PathLike, metric: str, keep: Sequence[str] | None) 
         a = [str(dist["arch_a"].values[k]) for k in idx]
         b = [str(dist["activation_a"].values[k]) for k in idx]
         out["silhouette_distance"] = _scores(m, a, b, "precomputed")
+        emb_rows = {ids[k]: r for r, k in enumerate(sel)}
+        out["paper_subsets"] = subset_tests(m, pos[[emb_rows[i] for i in chosen]], a, b)
     return out
 
 
@@ -109,7 +140,11 @@ def universality_summary(results_dir: PathLike, tasks: Sequence[str] = TASKS,
     return {"tasks": {t: task_summary(results_dir / t, metrics) for t in tasks if (results_dir / t).is_dir()},
             "silhouette": "sklearn silhouette_score over accepted trained networks, Euclidean on the "
                           "2-D MDS embedding (silhouette_embedding) and on the distance matrix "
-                          "(silhouette_distance); null where undefined (fewer than 2 groups)"}
+                          "(silhouette_distance); null where undefined (fewer than 2 groups)",
+            "paper_subsets": "silhouettes as the paper's Fig. 1 groups networks (architecture among tanh "
+                             "networks, nonlinearity among Vanilla networks) and pooled, on the distance matrix "
+                             "and on the embedding, each with a permutation p-value: (1 + #{shuffled labels "
+                             f"score >= observed}}) / (1 + {N_PERMUTATIONS})"}
 
 
 def write_summary(results_dir: PathLike, path: PathLike, **kwargs: Any) -> dict[str, Any]:

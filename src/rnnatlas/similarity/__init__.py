@@ -1,8 +1,9 @@
-"""Representational similarity between networks: SVCCA, CKA and all-pairs matrices.
+"""Similarity between networks: SVCCA, CKA, Procrustes shape distance, DSA and all-pairs matrices.
 
-Per pair: :func:`svcca`, :func:`cka`, :func:`canonical_correlations`.
-Many networks: :func:`pairwise` (distances), or :func:`prepare` +
-:func:`pairwise_block` to compute any rows x columns block in a separate job.
+Per pair: :func:`svcca`, :func:`cka`, :func:`canonical_correlations`, :func:`procrustes_distance`,
+:func:`dsa`. Many networks: :func:`pairwise` (distances of the sample metrics), or :func:`prepare`
++ :func:`pairwise_block` to compute any rows x columns block in a separate job; for DSA,
+:func:`fit_dynamics` once per network and :func:`dsa_block` per block.
 Conventions for constant networks, identical inputs and angular distances are
 documented in :mod:`rnnatlas.similarity.distance`. Fixed-point graphs are
 compared by :func:`graph_distance` (networks with the modal node count).
@@ -21,7 +22,8 @@ _WHERE = {
     "GraphDistances": ".graph", "graph_distance": ".graph", "assemble_blocks": ".blocks",
     "block_ranges": ".blocks", "pairwise": ".pairwise", "pairwise_block": ".pairwise",
     "similarity_block": ".pairwise", "Prepared": ".prepared", "prepare": ".prepared",
-    "canonical_correlations": ".svcca", "svcca": ".svcca",
+    "canonical_correlations": ".svcca", "svcca": ".svcca", "procrustes_distance": ".procrustes",
+    "DynamicsModels": ".dsa", "dsa": ".dsa", "dsa_block": ".dsa", "fit_dynamics": ".dsa",
 }
 
 
@@ -42,6 +44,7 @@ __all__ = [
     "FewSamplesWarning",
     "METRICS",
     "GraphDistances",
+    "DynamicsModels",
     "Prepared",
     "angular_distance",
     "assemble_blocks",
@@ -49,9 +52,13 @@ __all__ = [
     "canonical_correlations",
     "graph_distance",
     "cka",
+    "dsa",
+    "dsa_block",
+    "fit_dynamics",
     "pairwise",
     "pairwise_block",
     "prepare",
+    "procrustes_distance",
     "similarity_block",
     "svcca",
     "to_distance",

@@ -7,6 +7,7 @@ of centering, rank, truncation, RBF bandwidth and Gram-matrix centering.
 
 from __future__ import annotations
 
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional, Sequence, TypeVar
@@ -203,3 +204,29 @@ def network_gram(
         K = torch.exp(-D2 * inv)
     a, c = gram_terms(K, debiased)
     return apply_gram_terms(K, a, c, debiased), a, c, inv, Xc
+
+
+def shape_factor(X: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Procrustes shape factor of one network: (samples, r), unit Frobenius norm; r = 0 if constant.
+
+    The centered data are scaled to unit RMS over live units (so the covariance
+    Sigma = Xc^T Xc / samples has mean eigenvalue 1), then partially whitened
+    (Williams et al. 2021): phi(X) = Xc (alpha I + (1 - alpha) Sigma^{-1/2}), with
+    Sigma^{-1/2} taken on the numerical range (directions at or below the rank tolerance
+    of :func:`truncated_basis` are dropped). phi(X) = U diag(s d) V^T with the SVD
+    Xc = U diag(s) V^T and d = alpha + (1 - alpha) (s^2 / samples)^{-1/2}; the factor
+    kept is U diag(s d), which has the same cross products with any other network up to
+    the rotation V^T (invisible to the nuclear and Frobenius norms), normalised to norm 1.
+    """
+    Xc = center(X)
+    if is_constant(X, Xc):
+        return Xc[:, :0]
+    Xc = drop_zero_columns(Xc)
+    m = Xc.shape[0]
+    Xc = Xc / torch.sqrt(Xc.square().mean())
+    U, s, _ = torch.linalg.svd(Xc, full_matrices=False)
+    tol = max(Xc.shape) * EPS64 * float(s[0])
+    rank = int((s > tol).sum())
+    U, s = U[:, :rank], s[:rank]
+    F = U * (alpha * s + (1.0 - alpha) * math.sqrt(m))  # U diag(s d), with lambda = s^2 / m
+    return F / torch.linalg.matrix_norm(F)

@@ -14,7 +14,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 import torch
 
-from .names import METRICS
+from .names import DYNAMICS_METRICS, SAMPLE_METRICS
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 KERNELS = ("linear", "rbf")
@@ -137,8 +137,11 @@ def split_reps(reps: Any) -> list[Any]:
 
 
 def check_metric(metric: str) -> str:
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
+    if metric in DYNAMICS_METRICS:
+        raise ValueError(f"metric {metric!r} compares dynamics: use rnnatlas.similarity.fit_dynamics and "
+                         "dsa_block (prepare and pairwise take the sample metrics)")
+    if metric not in SAMPLE_METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {SAMPLE_METRICS}")
     return metric
 
 

@@ -82,9 +82,12 @@ def similarity_block(
     n_a, n_b = len(prep_a), len(prep_b)
     if n_a == 0 or n_b == 0:
         return np.zeros((n_a, n_b))
-    if prep_a.metric == "svcca":
+    if prep_a.metric in ("svcca", "procrustes"):
         cross = factor_cross(prep_a, prep_b, symmetric, block_size, "nuclear")
-        denom = np.minimum.outer(prep_a.widths, prep_b.widths).astype(np.float64)
+        if prep_a.metric == "svcca":
+            denom = np.minimum.outer(prep_a.widths, prep_b.widths).astype(np.float64)
+        else:  # unit-norm shape factors
+            denom = np.outer(prep_a.norms, prep_b.norms)
     else:
         if prep_a.metric == "cka_linear" and _linear_method(prep_a, prep_b, method) == "factor":
             cross = factor_cross(prep_a, prep_b, symmetric, block_size, "fro2")
@@ -114,10 +117,19 @@ def pairwise_block(
     method: str = "auto",
 ) -> np.ndarray:
     """Distance matrix (len(prep_a), len(prep_b)): 1 - similarity, or arccos(similarity)
-    with ``angular=True``. See :func:`similarity_block` for the arguments."""
+    with ``angular=True``. Procrustes is always angular, and its pairs near 0 are recomputed
+    from their alignment residual in float64 (:func:`rnnatlas.similarity.procrustes.refine_near`).
+    See :func:`similarity_block` for the arguments."""
     sim = similarity_block(prep_a, prep_b, block_size=block_size, method=method)
-    dist = np.asarray(to_distance(sim, angular), dtype=np.float64)
-    if prep_b is None or prep_b is prep_a:
+    procrustes = prep_a.metric == "procrustes"
+    dist = np.asarray(to_distance(sim, angular or procrustes), dtype=np.float64)
+    other = prep_a if prep_b is None else prep_b
+    if procrustes:
+        from .procrustes import refine_near
+
+        refine_near(prep_a.factors, other.factors, sim, dist, symmetric=other is prep_a)
+        dist[np.asarray(prep_a.digests)[:, None] == np.asarray(other.digests)[None, :]] = 0.0
+    if other is prep_a:
         np.fill_diagonal(dist, 0.0)
     return dist
 
@@ -129,6 +141,7 @@ def pairwise(
     variance: float = 0.99,
     sigma_fraction: float = 0.8,
     debiased: bool = False,
+    alpha: float = 1.0,
     block_size: Optional[int] = None,
     device: Union[str, torch.device] = "cpu",
     dtype: torch.dtype = torch.float32,
@@ -139,8 +152,9 @@ def pairwise(
 
     reps: sequence of n (samples, units) arrays (same samples, units may
     differ) or a stacked (n, samples, units) array, numpy or torch.
-    metric: "svcca", "cka_linear" or "cka_rbf". Distances are
-    1 - similarity, or arccos(similarity) with ``angular=True``.
+    metric: "svcca", "cka_linear", "cka_rbf" or "procrustes". Distances are
+    1 - similarity, or arccos(similarity) with ``angular=True`` (Procrustes: always the angle,
+    with partial whitening ``alpha``).
     Per-network work (float64) happens once in :func:`prepare`; the big
     products run in ``dtype`` on ``device`` and the small k x k stage in float64.
     """
@@ -150,6 +164,7 @@ def pairwise(
         variance=variance,
         sigma_fraction=sigma_fraction,
         debiased=debiased,
+        alpha=alpha,
         device=device,
         dtype=dtype,
     )

@@ -9,6 +9,9 @@
 * ``cka_rbf``: Xc, the bandwidth 1/(2 sigma^2), the centering row terms of the
   Gram matrix and its float64 Frobenius norm. The samples x samples Gram
   matrix itself is not stored; the engine rebuilds it in row chunks.
+* ``procrustes``: the partially whitened, unit-norm shape factor (samples, rank)
+  (:func:`rnnatlas.similarity._linalg.shape_factor`); the pair term is the nuclear norm
+  of the cross product, as for SVCCA.
 
 A :class:`Prepared` can be saved to / loaded from an ``.npz`` file so that a
 workflow job can compute any block of rows x columns of the distance matrix
@@ -26,7 +29,8 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ._linalg import center, drop_zero_columns, is_constant, network_basis, network_gram, thread_map
+from ._linalg import (center, drop_zero_columns, is_constant, network_basis, network_gram, shape_factor,
+                      thread_map)
 from ._validate import (
     _shape_of,
     as_matrix,
@@ -180,17 +184,18 @@ def prepare(
     variance: float = 0.99,
     sigma_fraction: float = 0.8,
     debiased: bool = False,
+    alpha: float = 1.0,
     device: Union[str, torch.device] = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> Prepared:
-    """Precompute per-network factors for ``metric`` ("svcca", "cka_linear", "cka_rbf").
+    """Precompute per-network factors for ``metric`` ("svcca", "cka_linear", "cka_rbf", "procrustes").
 
     reps: sequence of n (samples, units) arrays with equal ``samples`` (units
     may differ), or a stacked (n, samples, units) array; numpy or torch.
     Per-network linear algebra runs in float64 on ``device``; the stored
     factors are cast to ``dtype`` (the precision of the big products).
     ``variance`` applies to SVCCA; ``sigma_fraction`` to RBF CKA;
-    ``debiased`` to both CKA metrics.
+    ``debiased`` to both CKA metrics; ``alpha`` (partial whitening) to Procrustes.
     """
     metric = check_metric(metric)
     dtype = check_dtype(dtype)
@@ -200,6 +205,10 @@ def prepare(
     n_samples = check_population(shapes) if items else 0
     if metric == "svcca":
         params: dict[str, Any] = {"variance": check_variance(variance)}
+    elif metric == "procrustes":
+        from .options import check_alpha
+
+        params = {"alpha": check_alpha(alpha)}
     else:
         params = {"debiased": bool(debiased)}
         if metric == "cka_rbf":
@@ -207,7 +216,7 @@ def prepare(
         if items:
             check_debiased_samples(n_samples, bool(debiased))
     kernel = "rbf" if metric == "cka_rbf" else "linear"
-    use_terms = metric == "cka_rbf" or bool(debiased)
+    use_terms = metric == "cka_rbf" or (metric == "cka_linear" and bool(debiased))
     m = n_samples
 
     def one(i: int) -> tuple:
@@ -216,6 +225,9 @@ def prepare(
         if metric == "svcca":
             U = network_basis(X, params["variance"])
             return U.to(dtype).contiguous(), 0.0, None, 0.0, 0.0, digest
+        if metric == "procrustes":
+            F = shape_factor(X, params["alpha"])
+            return F.to(dtype).contiguous(), 1.0 if F.shape[1] else 0.0, None, 0.0, 0.0, digest
         if not use_terms:
             Xc = center(X)
             if is_constant(X, Xc):
@@ -235,7 +247,7 @@ def prepare(
     factors = [r[0] for r in results]
     widths = np.array([f.shape[1] for f in factors], dtype=np.int64)
     norms = np.array([r[1] for r in results], dtype=np.float64)
-    constant = widths == 0 if metric == "svcca" else norms == 0.0
+    constant = widths == 0 if metric in ("svcca", "procrustes") else norms == 0.0
     return Prepared(
         metric=metric,
         params=params,

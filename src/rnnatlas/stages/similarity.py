@@ -45,7 +45,7 @@ from .common import log
 if TYPE_CHECKING:
     import torch
 
-    from ..similarity import Prepared
+    from ..similarity import DynamicsModels, Prepared
 
 # Torch, the similarity engine and xarray are imported inside the functions that use them:
 # the embedding and merge jobs need no torch, the prepare and block jobs no xarray.
@@ -56,23 +56,47 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "debiased": False,
     "angular": False,
     "dtype": "float32",
+    "alpha": 1.0,
+    "dsa": {},
 }
 DTYPES = ("float32", "float64")  # names of torch dtypes
+# the options each metric's result depends on (the file records these)
+METRIC_OPTIONS = {"svcca": ("variance", "angular", "dtype"), "cka_linear": ("debiased", "angular", "dtype"),
+                  "cka_rbf": ("sigma_fraction", "debiased", "angular", "dtype"), "procrustes": ("alpha", "dtype"),
+                  "dsa_wasserstein": ("dsa",), "dsa_angular": ("dsa",)}
+DISTANCE = {"procrustes": "angle (arccos of the aligned similarity; residual form near 0)",
+            "dsa_wasserstein": "2-Wasserstein distance between eigenvalue sets padded with zeros to `rank`",
+            "dsa_angular": "angle after the best orthogonal similarity transform found (an upper bound)"}
 
 
 def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Defaults completed by ``options``; unknown keys are an error naming them."""
+    from ..similarity.options import check_alpha, check_dsa_options
+
     unknown = sorted(set(options or {}) - set(DEFAULT_OPTIONS))
     if unknown:
         raise ValueError(f"unknown similarity option(s) {unknown}; allowed: {sorted(DEFAULT_OPTIONS)}")
     out = {**DEFAULT_OPTIONS, **(options or {})}
     if out["dtype"] not in DTYPES:
         raise ValueError(f"similarity option dtype={out['dtype']!r}; allowed: {sorted(DTYPES)}")
+    out["alpha"] = check_alpha(out["alpha"])
+    out["dsa"] = check_dsa_options(out["dsa"])
     return out
 
 
-def load_hidden(task: str, probe_paths: Sequence[str]) -> tuple[list[str], list[np.ndarray], dict[str, str]]:
-    """(ids, (trials·T, units) hidden states scaled to unit RMS, set-aside id → reason) from probe files."""
+def metric_options(metric: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The resolved options ``metric`` depends on, with how its distance is defined."""
+    opts = resolve_options(options)
+    out = {k: opts[k] for k in METRIC_OPTIONS[metric]}
+    if metric in DISTANCE:
+        out["distance"] = DISTANCE[metric]
+    return out
+
+
+def load_hidden(task: str, probe_paths: Sequence[str], trajectories: bool = False,
+                ) -> tuple[list[str], list[np.ndarray], dict[str, str]]:
+    """(ids, hidden states scaled to unit RMS, set-aside id → reason) from probe files: each network's
+    states as (trials·T, units) samples, or with ``trajectories`` as [trials, T, units] in time order."""
     from ..store.probe_file import read_probe
 
     ids, reps, set_aside = [], [], {}
@@ -88,8 +112,15 @@ def load_hidden(task: str, probe_paths: Sequence[str]) -> tuple[list[str], list[
             set_aside[net_id] = "non-finite hidden states on the probe set"
             continue
         ids.append(net_id)
-        reps.append(_unit_rms(hidden.reshape(-1, hidden.shape[-1])))
+        scaled = _unit_rms(hidden.reshape(-1, hidden.shape[-1]))
+        reps.append(scaled.reshape(hidden.shape) if trajectories else scaled)
     return ids, reps, set_aside
+
+
+def _is_dynamics(metric: str) -> bool:
+    from ..similarity.names import DYNAMICS_METRICS
+
+    return metric in DYNAMICS_METRICS
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
@@ -102,15 +133,18 @@ def _unit_rms(x: np.ndarray) -> np.ndarray:
 
 
 def prepare_chunk(task: str, metric: str, reps: Sequence[np.ndarray], options: Mapping[str, Any],
-                  device: torch.device | str = "cpu") -> Prepared:
-    """The library's per-network precomputation for ``metric`` with the stage's options."""
+                  device: torch.device | str = "cpu") -> Prepared | DynamicsModels:
+    """The library's per-network precomputation for ``metric`` with the stage's options: a
+    :class:`Prepared` for the sample metrics, fitted :class:`DynamicsModels` for DSA."""
     import torch
 
-    from ..similarity import prepare
+    from ..similarity import fit_dynamics, prepare
 
     opts = resolve_options(options)
+    if _is_dynamics(metric):
+        return fit_dynamics(list(reps), **opts["dsa"])
     return prepare(list(reps), metric, variance=opts["variance"], sigma_fraction=opts["sigma_fraction"],
-                   debiased=opts["debiased"], device=device, dtype=getattr(torch, opts["dtype"]))
+                   debiased=opts["debiased"], alpha=opts["alpha"], device=device, dtype=getattr(torch, opts["dtype"]))
 
 
 def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Mapping[str, Any],
@@ -118,7 +152,7 @@ def run_prepare(task: str, metric: str, probe_paths: Sequence[str], options: Map
     """Stage 1: prepare one chunk of networks; write ``out`` (.npz) and ``out_meta`` (JSON)."""
     start = time.perf_counter()
     device = pick_device(device_name)
-    ids, reps, set_aside = load_hidden(task, probe_paths)
+    ids, reps, set_aside = load_hidden(task, probe_paths, trajectories=_is_dynamics(metric))
     prep = prepare_chunk(task, metric, reps, options, device)
     with atomic_path(out) as tmp:
         prep.save(tmp)
@@ -146,10 +180,10 @@ def run_single(task: str, metric: str, probe_paths: Sequence[str], options: Mapp
     two more processes and their temporary files."""
     start = time.perf_counter()
     device = pick_device(device_name)
-    ids, reps, set_aside = load_hidden(task, probe_paths)
+    ids, reps, set_aside = load_hidden(task, probe_paths, trajectories=_is_dynamics(metric))
     prep = prepare_chunk(task, metric, reps, options, device)
     _log_set_aside(task, set_aside)
-    dist = compute_tile(prep, None, options)
+    dist = compute_tile(metric, prep, None, options)
     _write_matrix(task, metric, [_chunk_meta(task, metric, 0, ids, set_aside, prep)], ids, dist, options, out)
     log.info("%s %s: %d x %d matrix in one job in %.1fs on %s", task, metric, len(ids), len(ids),
              time.perf_counter() - start, device)
@@ -160,29 +194,40 @@ def _read_meta(path: str) -> dict:
         return json.load(f)
 
 
-def compute_tile(prep_a: Prepared, prep_b: Prepared | None, options: Mapping[str, Any]) -> np.ndarray:
+def compute_tile(metric: str, prep_a: Prepared | DynamicsModels, prep_b: Prepared | DynamicsModels | None,
+                 options: Mapping[str, Any]) -> np.ndarray:
     """Distances chunk a x chunk b (``prep_b=None``: the diagonal tile, symmetric, zero diagonal)."""
-    from ..similarity import pairwise_block
+    from ..similarity import dsa_block, pairwise_block
 
     opts = resolve_options(options)
-    return pairwise_block(prep_a, prep_a if prep_b is None else prep_b, angular=bool(opts["angular"]))
+    other = prep_a if prep_b is None else prep_b
+    if _is_dynamics(metric):
+        return dsa_block(prep_a, other, metric.removeprefix("dsa_"))
+    return pairwise_block(prep_a, other, angular=bool(opts["angular"]))
+
+
+def _load_prepared(metric: str, path: str, device: torch.device) -> Prepared | DynamicsModels:
+    from ..similarity import DynamicsModels, Prepared
+
+    return DynamicsModels.load(path) if _is_dynamics(metric) else Prepared.load(path, device=device)
 
 
 def run_block(prep_a: str, meta_a: str, prep_b: str, meta_b: str, options: Mapping[str, Any], out: str,
               device_name: str = "auto") -> None:
     """Stage 2: one tile; ``prep_a == prep_b`` is a diagonal tile. Writes an .npz."""
-    from ..similarity import Prepared
-
     start = time.perf_counter()
     device = pick_device(device_name)
     ma, mb = _read_meta(meta_a), _read_meta(meta_b)
-    pa = Prepared.load(prep_a, device=device)
+    if ma["metric"] != mb["metric"]:
+        raise InputError(f"{meta_a} is a {ma['metric']!r} chunk but {meta_b} a {mb['metric']!r} chunk")
+    metric = ma["metric"]
+    pa = _load_prepared(metric, prep_a, device)
     same = os.path.abspath(prep_a) == os.path.abspath(prep_b)
-    pb = None if same else Prepared.load(prep_b, device=device)
+    pb = None if same else _load_prepared(metric, prep_b, device)
     for prep, meta, p in ((pa, ma, prep_a), (pb, mb, prep_b)):
         if prep is not None and len(prep) != len(meta["ids"]):
             raise InputError(f"{p}: {len(prep)} networks but its metadata lists {len(meta['ids'])}")
-    dist = compute_tile(pa, pb, options)
+    dist = compute_tile(metric, pa, pb, options)
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, distance=dist, chunk_a=ma["chunk"], chunk_b=mb["chunk"],
                  rows=np.array(ma["ids"], dtype=str), cols=np.array(mb["ids"], dtype=str))
@@ -230,9 +275,9 @@ def _write_matrix(task: str, metric: str, metas: Sequence[dict], ids: list[str],
 
     set_aside = {k: v for m in metas for k, v in m["set_aside"].items()}
     extra: dict[str, list] = {"constant": [c for m in metas for c in m["constant"]]}
-    if metric == "svcca":
-        extra["k"] = [k for m in metas for k in m["k"]]
-    opts = {**resolve_options(options), "n_samples": metas[0]["n_samples"] if metas else 0,
+    if metric in ("svcca", "procrustes", "dsa_wasserstein", "dsa_angular"):  # kept directions / model rank
+        extra["k" if metric == "svcca" else "rank"] = [k for m in metas for k in m["k"]]
+    opts = {**metric_options(metric, options), "n_samples": metas[0]["n_samples"] if metas else 0,
             "hidden_state": "h (LSTM: output state, not the cell state)"}
     write_pairwise(out, dist, ids, task=task, metric=metric, options=opts, set_aside=set_aside, extra_coords=extra)
 

@@ -71,9 +71,30 @@ class Universality(Study):
 
             problems.append("config key 'similarity.metrics' is empty: this study's figures and summary compare "
                             f"networks by them; allowed: a list of {', '.join(map(repr, METRICS))}")
+        problems += self._check_dsa(config)
         iterations = [uni["training"]["iterations"][t] for t in uni["tasks"] if t in uni["training"]["iterations"]]
         if uni["search"]["enabled"] and iterations and uni["search"]["min_iterations"] > min(iterations):
             problems.append("config key 'universality.search.min_iterations' exceeds the training iterations")
+        return problems
+
+    def _check_dsa(self, config: dict) -> list[str]:
+        """DSA's delay embedding needs probe trials longer than ``similarity.dsa.n_delays``."""
+        from ..config import task_params
+        from ..similarity.names import DYNAMICS_METRICS
+        from ..tasks import make_task
+
+        if not set(config["similarity"]["metrics"]) & set(DYNAMICS_METRICS):
+            return []
+        n_delays = config["similarity"]["dsa"]["n_delays"]
+        problems = []
+        for task in self.similarity_tasks(config):
+            try:
+                steps = int(make_task(task, task_params(config, task)).probe_set().batch.inputs.shape[0])
+            except (KeyError, TypeError, ValueError):  # a bad task section has its own message
+                continue
+            if n_delays >= steps:
+                problems.append(f"config key 'similarity.dsa.n_delays' = {n_delays}: task {task!r} has probe "
+                                f"trials of {steps} steps; allowed: at most {steps - 1} delays")
         return problems
 
     # ------------------------------------------------------------------ analyses
@@ -160,12 +181,24 @@ class Universality(Study):
 
             return figure_losses({t: root / t for t in PAPER_TASKS}, out_stem)
 
+        def metrics(root: Path, out_stem: str):
+            from ..figures.metrics import figure_metrics
+
+            return figure_metrics({t: root / t for t in PAPER_TASKS}, root / "universality" / "summary.json", out_stem)
+
+        def summary_and_embeddings(config: dict) -> list[str]:
+            embeddings = [f"{RESULTS}/{t}/embedding/{m}.nc" for t in PAPER_TASKS
+                          for m in [*config["similarity"]["metrics"], "graph"]]
+            networks = [f"{RESULTS}/{t}/training_summary.csv" for t in PAPER_TASKS]
+            return [f"{RESULTS}/universality/summary.json", *embeddings, *networks]
+
         return [
             Figure("fig1_flipflop", self.name, task_figure("figure_flipflop", "flipflop"), inputs("flipflop"), CAPTIONS["fig1_flipflop"]),
             Figure("fig2_sine", self.name, task_figure("figure_sine", "sine"), inputs("sine"), CAPTIONS["fig2_sine"]),
             Figure("fig3_cdi", self.name, task_figure("figure_cdi", "cdi"), inputs("cdi"), CAPTIONS["fig3_cdi"]),
             Figure("fig4_untrained", self.name, task_figure("figure_untrained", "cdi"), inputs("cdi"), CAPTIONS["fig4_untrained"]),
             Figure("loss_histograms", self.name, losses, inputs(*PAPER_TASKS), CAPTIONS["loss_histograms"]),
+            Figure("metrics_comparison", self.name, metrics, summary_and_embeddings, CAPTIONS["metrics_comparison"]),
         ]
 
 
@@ -200,4 +233,13 @@ four groups and mean distances between groups. Counts: ``fig4_untrained.counts.j
 **Loss histograms** (paper appendix C): final validation loss of every trained network per task,
 by architecture, with the acceptance threshold; diverged networks are counted in the panel.
 Counts: ``loss_histograms.counts.json``.""",
+    "metrics_comparison": """\
+**Geometry, dynamics and topology side by side.** For each task, the 2-D MDS of every distance
+(columns: the configured similarity metrics — SVCCA, CKA, Procrustes shape distance, DSA — and the
+fixed-point graph distance) over accepted trained networks: tanh networks coloured by architecture
+(upper row of a task) and Vanilla networks by nonlinearity (lower row). Each panel gives the
+grouping's silhouette on the distance matrix and its permutation p-value (labels shuffled 1,000
+times), as in ``results/universality/summary.json`` (``paper_subsets``). The 2019 paper's thesis:
+geometry separates architectures, the fixed-point topology does not; DSA compares the dynamics
+directly. Counts: ``metrics_comparison.counts.json``.""",
 }
