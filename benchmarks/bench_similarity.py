@@ -22,6 +22,10 @@
     over the norms. The cache holds only the upper triangle (off-diagonal
     entries scaled by sqrt 2), which halves the per-pair dot product.
 
+  - procrustes (form "svd", alpha = 1): centre, drop dead units, scale to unit RMS, SVD, the
+    shape factor U diag(alpha s + (1 - alpha) sqrt(m)) normalised to norm 1; per pair the
+    nuclear norm of F_i^T F_j (the cosine of the angular shape distance).
+
   Per-network work runs in float64; the cached factors are cast to float32
   (the precision of ``pairwise``'s products), so the ratio measures batching,
   not precision. The strong loop is timed on every pair of a random subset of
@@ -42,9 +46,22 @@ Population: RNN-like activations, 16 trials x 100 steps = 1,600 samples,
 private ones, mixed through a random matrix and a tanh, plus noise; one
 network in three has 10-25 % dead (all-zero) units.
 
+DSA (``--dsa-n``): the population's states as trajectories [16 trials, 100 steps, 32-64 units];
+ours (``fit_dynamics`` once per network + ``dsa_block``) against dsa-metric's own pairwise call
+``DSA(list, n_delays, rank, score_method=...).fit_score()``, which also fits each model once and
+caches the eigenvalues, then loops over the pairs of one triangle. The eigenvalue (Wasserstein)
+form is timed on the same n for both (the reference on at most ``--dsa-ref-nets`` networks,
+projected as n x fit + pairs x pair); the vector-field (angular) form's reference, an Adam
+optimisation per pair (``--dsa-ref-iters``, its default 1,500), on ``--dsa-angular-ref-nets``
+networks, projected per pair. Values are checked: W2² against the reference to 1e-3 of its largest
+value (the reference fits in float32);
+the angular form's angles at most the reference's + 5e-3 (our multi-start ascent may find a
+better alignment, never a worse one beyond that).
+
 Usage::
 
     python benchmarks/bench_similarity.py --n 100 500 2880 --threads 2 [--json] [--device cuda]
+    python benchmarks/bench_similarity.py --n 300 --metrics procrustes --dsa-n 100 --threads 2
 
 ``--device`` (default cpu; cpu, cuda, cuda:N or auto) is where ``pairwise`` runs (``prepare`` and
 its blocks: ``prepare(..., device=...)``). The naive loop and the strong numpy baselines always run
@@ -87,20 +104,25 @@ import torch  # noqa: E402
 torch.set_num_threads(_THREADS)
 
 from _device import add_device_option, open_device  # noqa: E402
-from rnnatlas.similarity import cka, pairwise_block, prepare, similarity_block, svcca  # noqa: E402
+from rnnatlas.similarity import (cka, dsa_block, fit_dynamics, pairwise_block, prepare,  # noqa: E402
+                                 procrustes_distance, similarity_block, svcca)
 
 VARIANCE = 0.99  # SVCCA: share of each network's variance kept
 SIGMA_FRACTION = 0.8  # RBF CKA: sigma = SIGMA_FRACTION x sqrt(median squared distance)
+ALPHA = 1.0  # Procrustes: no whitening
+DSA_OPTIONS = {"n_delays": 5, "rank": 10}  # the default config's
 
 METRICS = {
     "svcca": lambda X, Y: svcca(X, Y, variance=VARIANCE),
     "cka_linear": lambda X, Y: cka(X, Y, kernel="linear"),
     "cka_rbf": lambda X, Y: cka(X, Y, kernel="rbf", sigma_fraction=SIGMA_FRACTION),
+    "procrustes": lambda X, Y: float(np.cos(procrustes_distance(X, Y, alpha=ALPHA))),
 }
 PREPARE_KW = {
     "svcca": {"variance": VARIANCE},
     "cka_linear": {},
     "cka_rbf": {"sigma_fraction": SIGMA_FRACTION},
+    "procrustes": {"alpha": ALPHA},
 }
 
 # Agreement required between the loops and ``pairwise`` (relative, on similarities).
@@ -117,9 +139,9 @@ def sync(device: torch.device) -> None:
 
 
 def make_population(
-    n: int, n_trials: int = 16, n_steps: int = 100, seed: int = 0
+    n: int, n_trials: int = 16, n_steps: int = 100, seed: int = 0, units_range: tuple[int, int] = (64, 257)
 ) -> list[np.ndarray]:
-    """n float32 activation matrices (n_trials * n_steps, units)."""
+    """n float32 activation matrices (n_trials * n_steps, units), units drawn from ``units_range``."""
     rng = np.random.default_rng(seed)
     t = np.linspace(0.0, 1.0, n_steps)
 
@@ -133,7 +155,7 @@ def make_population(
     shared = smooth(6)
     reps = []
     for i in range(n):
-        units = int(rng.integers(64, 257))
+        units = int(rng.integers(*units_range))
         private = smooth(int(rng.integers(1, 5)))
         z = np.concatenate([shared, 0.5 * private], axis=1)
         W = rng.standard_normal((z.shape[1], units)) / np.sqrt(z.shape[1])
@@ -230,6 +252,20 @@ def _gram_pair(a: tuple, b: tuple) -> float:
     return float(np.dot(ka, kb)) / (na * nb)
 
 
+def _shape_prepare(X: np.ndarray) -> tuple:
+    Xc = _centred_live(X)
+    Xc = Xc / np.sqrt(np.mean(Xc**2))
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    rank = int((s > max(Xc.shape) * EPS64 * s[0]).sum())
+    F = U[:, :rank] * (ALPHA * s[:rank] + (1.0 - ALPHA) * np.sqrt(Xc.shape[0]))
+    return (F / np.linalg.norm(F),)
+
+
+def _shape_pair(a: tuple, b: tuple) -> float:
+    (Fa,), (Fb,) = a, b
+    return float(np.linalg.svd((Fa.T @ Fb).astype(np.float64), compute_uv=False).sum())
+
+
 STRONG = {  # metric -> {form: (prepare, pair)}
     "svcca": {"svd": (_svd_prepare, _svd_pair)},
     "cka_linear": {
@@ -237,6 +273,7 @@ STRONG = {  # metric -> {form: (prepare, pair)}
         "gram": (_linear_gram_prepare, _gram_pair),
     },
     "cka_rbf": {"gram": (_rbf_gram_prepare, _gram_pair)},
+    "procrustes": {"svd": (_shape_prepare, _shape_pair)},
 }
 
 
@@ -361,7 +398,7 @@ def time_pairwise(reps: list[np.ndarray], metric: str, device: torch.device | No
         "prepare_ms_per_net": t_prep / max(n, 1) * 1e3,
         "blocks_ms_per_pair": t_block / max(total, 1) * 1e3,
         "finite": bool(np.isfinite(D).all()),
-        "_sim": 1.0 - D,
+        "_sim": np.cos(D) if metric == "procrustes" else 1.0 - D,  # Procrustes: the angle
     }
     if metric == "svcca":
         out["k_mean"] = float(prep.widths.mean())
@@ -400,6 +437,64 @@ def check_agreement(reps: list[np.ndarray], metric: str, loop: dict, strong: dic
     return out
 
 
+def _reference_dsa(trajectories: list[np.ndarray], form: str, iters: int) -> np.ndarray:
+    import warnings
+
+    from DSA import DSA
+
+    kw = {"iters": iters} if form == "angular" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = DSA(trajectories, score_method=form, device="cpu", **DSA_OPTIONS, **kw).fit_score()
+    return np.asarray(out, dtype=np.float64)
+
+
+def bench_dsa(n: int, args: argparse.Namespace) -> dict:
+    """DSA's two forms: ours (fit once per network, batched pairs) vs dsa-metric's pairwise call."""
+    reps = make_population(n, seed=args.seed, units_range=(32, 65))
+    trajectories = [x.reshape(16, 100, -1).astype(np.float64) for x in reps]
+    pairs = n * (n - 1) // 2
+    out: dict = {"n": n, "options": DSA_OPTIONS}
+    start = time.perf_counter()
+    models = fit_dynamics(trajectories, **DSA_OPTIONS)
+    t_fit = time.perf_counter() - start
+    for form, ref_nets in (("wasserstein", args.dsa_ref_nets), ("angular", args.dsa_angular_ref_nets)):
+        n_ours = n if form == "wasserstein" else min(n, args.dsa_angular_n)
+        sub = models if n_ours == n else fit_dynamics(trajectories[:n_ours], **DSA_OPTIONS)
+        start = time.perf_counter()
+        D = dsa_block(sub, None, form)
+        t_pairs = time.perf_counter() - start
+        ours_pairs = n_ours * (n_ours - 1) // 2
+        ours_ms = (t_fit / n * n_ours + t_pairs) / max(ours_pairs, 1) * 1e3  # fit amortised
+        k = min(n, ref_nets)
+        start = time.perf_counter()
+        ref = _reference_dsa(trajectories[:k], form, args.dsa_ref_iters)
+        t_ref = time.perf_counter() - start
+        ref_ms = t_ref / max(k * (k - 1) // 2, 1) * 1e3
+        iu = np.triu_indices(k, 1)
+        if form == "wasserstein":
+            # the reference fits in float32: compare on the scale of the matrix
+            agree = float(np.max(np.abs(D[:k, :k][iu] ** 2 - ref[iu])) / max(float(ref[iu].max()), 1e-12))
+            if agree > 1e-3:
+                raise AssertionError(f"DSA wasserstein: W2² differs from dsa-metric's by {agree:.1e} of its largest")
+        else:
+            ours_k = D[:k, :k][iu] if n_ours >= k else dsa_block(fit_dynamics(trajectories[:k], **DSA_OPTIONS))[iu]
+            agree = float(np.max(ours_k - ref[iu]))  # > 0: we found a worse alignment
+            if agree > 5e-3:
+                raise AssertionError(f"DSA angular: an angle {agree:.1e} above dsa-metric's")
+            out["angular_mean_gain_rad"] = float(np.mean(ref[iu] - ours_k))
+            out["angular_max_gain_rad"] = float(np.max(ref[iu] - ours_k))
+        out[form] = {"ours_ms_per_pair": ours_ms, "ours_networks": n_ours, "ours_total_s": t_fit / n * n_ours + t_pairs,
+                     "reference_ms_per_pair": ref_ms, "reference_networks": k, "speedup": ref_ms / ours_ms,
+                     "check": agree, "projected_reference_full_s": ref_ms * pairs / 1e3}
+        if not args.json:
+            check = (f"W2² max diff {agree:.1e} of the largest" if form == "wasserstein" else
+                     f"our angle - reference's: max {agree:+.1e} rad, gain mean {out['angular_mean_gain_rad']:.3f}, max {out['angular_max_gain_rad']:.3f} rad")
+            print(f"{n:5d} dsa_{form:11s} | ours {ours_ms:9.3f} ms/pair ({n_ours} nets, fit included) | "
+                  f"dsa-metric {ref_ms:9.3f} ms/pair ({k} nets) | {ref_ms / ours_ms:7.1f}x | {check}", flush=True)
+    return out
+
+
 def _public(d: dict) -> dict:
     """Copy without the private (underscore) entries, recursively, for JSON."""
     return {k: _public(v) if isinstance(v, dict) else v for k, v in d.items() if not k.startswith("_")}
@@ -407,7 +502,7 @@ def _public(d: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, nargs="+", default=[100, 500, 2880])
+    ap.add_argument("--n", type=int, nargs="*", default=[100, 500, 2880])
     ap.add_argument("--metrics", nargs="+", default=["svcca", "cka_linear"], choices=sorted(METRICS))
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (set before import)")
     ap.add_argument("--loop-pairs", type=int, default=100, help="max pairs timed in the naive per-pair loop")
@@ -426,6 +521,12 @@ def main() -> None:
         "among them (default 20: 190 pairs); numpy uses --threads BLAS threads",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dsa-n", type=int, nargs="*", default=[], help="populations for the DSA comparison")
+    ap.add_argument("--dsa-ref-nets", type=int, default=40, help="networks of dsa-metric's Wasserstein call")
+    ap.add_argument("--dsa-angular-n", type=int, default=30, help="networks of our angular-form matrix")
+    ap.add_argument("--dsa-angular-ref-nets", type=int, default=4,
+                    help="networks of dsa-metric's angular call (an optimisation per pair)")
+    ap.add_argument("--dsa-ref-iters", type=int, default=1500, help="dsa-metric's Adam iterations per pair")
     add_device_option(ap)
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
@@ -531,6 +632,7 @@ def main() -> None:
             print(f"n={n:5d} all {'+'.join(args.metrics)} matrices (pairwise): {total_s:.1f} s "
                   f"= {total_s / 60:.1f} min", flush=True)
         del reps
+    results["dsa"] = [bench_dsa(n, args) for n in args.dsa_n]
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -34,6 +34,10 @@ REDUCE_BUDGET = 1 << 22  # float64 elements per batch of k x k tiles
 GRAM_BUFFER_BYTES = 1 << 28  # generated Gram row chunks, all networks of a call together
 DEFAULT_GRAM_BLOCK = 128  # networks per GEMM block on the Gram path
 WIDTH_RATIO = 1.25  # factor path: widest / narrowest factor within a block
+# Wide factors (Procrustes keeps every direction): each pair's singular values of a padded
+# w x w tile cost ~w^3, so padding waste matters more than the number of blocks.
+WIDE = 64
+WIDE_RATIO = 1.05
 SQRT2 = math.sqrt(2.0)
 
 
@@ -112,11 +116,13 @@ def factor_cross(
     out = np.zeros((n_a, n_b), dtype=np.float64)
     cap = block_size if block_size else n_a + n_b + 1
     max_cols = math.isqrt(TILE_BUDGET)
-    blocks_a = width_blocks(np.argsort(prep_a.widths, kind="stable"), prep_a.widths, cap, max_cols)
+    wide = reduce == "nuclear" and float(np.mean(np.r_[prep_a.widths, prep_b.widths])) > WIDE
+    ratio = WIDE_RATIO if wide else WIDTH_RATIO
+    blocks_a = width_blocks(np.argsort(prep_a.widths, kind="stable"), prep_a.widths, cap, max_cols, ratio)
     blocks_b = (
         blocks_a
         if symmetric
-        else width_blocks(np.argsort(prep_b.widths, kind="stable"), prep_b.widths, cap, max_cols)
+        else width_blocks(np.argsort(prep_b.widths, kind="stable"), prep_b.widths, cap, max_cols, ratio)
     )
     for bi, ia in enumerate(blocks_a):
         w_i = int(prep_a.widths[ia].max())
