@@ -1,7 +1,10 @@
 """Stages ``similarity-prepare``, ``similarity-block``, ``similarity-merge``, ``embed``, ``similarity-graph``.
 
-A task's n x n distance matrix for one metric (``svcca``, ``cka_linear``, ``cka_rbf``) is built
-in block jobs (see :mod:`rnnatlas.stages.similarity_plan`):
+A task's n x n distance matrix for one metric of the registry (:mod:`rnnatlas.similarity.names`:
+SVCCA, linear and RBF CKA, Procrustes, DSA's two forms) is built in block jobs (see
+:mod:`rnnatlas.stages.similarity_plan`). For DSA the per-network work is a fitted linear model
+of the probe trajectories (:func:`rnnatlas.similarity.fit_dynamics`, on the CPU) instead of a
+:class:`Prepared`; the jobs and files are the same:
 
 1. **prepare** (one job per chunk of networks): read each network's ``probe.h5``, take the
    hidden states ``hidden`` [trials, T, N] reshaped to (trials·T, N) samples x units (for
@@ -275,7 +278,7 @@ def _write_matrix(task: str, metric: str, metas: Sequence[dict], ids: list[str],
 
     set_aside = {k: v for m in metas for k, v in m["set_aside"].items()}
     extra: dict[str, list] = {"constant": [c for m in metas for c in m["constant"]]}
-    if metric in ("svcca", "procrustes", "dsa_wasserstein", "dsa_angular"):  # kept directions / model rank
+    if not metric.startswith("cka"):  # SVCCA's kept directions; Procrustes' factor width, DSA's model size
         extra["k" if metric == "svcca" else "rank"] = [k for m in metas for k in m["k"]]
     opts = {**metric_options(metric, options), "n_samples": metas[0]["n_samples"] if metas else 0,
             "hidden_state": "h (LSTM: output state, not the cell state)"}
