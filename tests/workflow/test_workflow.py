@@ -297,7 +297,7 @@ def test_after_a_config_change_nothing_of_the_old_population_appears(tiny_run, t
     work = tmp_path / "run"
     shutil.copytree(tiny_run.parent, work, symlinks=True)
     assert (work / "results" / "toy2d" / "relu" / "solutions.h5").exists()
-    assert (work / "results" / "cdi" / "pairwise" / "cka_rbf.nc").exists()
+    assert (work / "results" / "cdi" / "pairwise" / "procrustes.nc").exists()
     smaller = tmp_path / "smaller.yaml"
     smaller.write_text("similarity: {metrics: [svcca]}\nspace_of_solutions: {toy2d: {activations: [tanh]}}\n"
                        "training_change: {seeds: [1]}\n")

@@ -42,6 +42,7 @@ from ._validate import (
     check_variance,
     split_reps,
 )
+from .options import check_alpha
 
 _FORMAT = "rnnatlas.similarity.prepared/1"
 
@@ -206,8 +207,6 @@ def prepare(
     if metric == "svcca":
         params: dict[str, Any] = {"variance": check_variance(variance)}
     elif metric == "procrustes":
-        from .options import check_alpha
-
         params = {"alpha": check_alpha(alpha)}
     else:
         params = {"debiased": bool(debiased)}
