@@ -44,6 +44,12 @@ def _usage_error(capsys, argv: list[str]) -> str:
      "the following arguments are required: --probes"),
     (["rsg-features", "--task-data", "t.h5", "--models", "m.h5", "--out", "f.h5", "--options", "{}"],
      "config section 'space_of_solutions.rsg.topology' holds them"),
+    (["similarity-single", "--task", "cdi", "--metric", "dsa_angular", "--probes", "p.h5", "--out", "o.nc",
+      "--options", '{"dsa": {"rank": 0}}'], "argument --options: DSA option rank=0: must be an integer >= 1"),
+    (["similarity-block", "--prep-a", "a", "--meta-a", "a", "--prep-b", "b", "--meta-b", "b", "--out", "o",
+      "--options", '{"dtype": "float16"}'], "dtype='float16'; allowed: ['float32', 'float64']"),
+    (["similarity-merge", "--task", "cdi", "--metric", "procrustes", "--metas", "m", "--blocks", "b", "--out", "o",
+      "--options", '{"alpha": 2}'], "procrustes alpha must be in [0, 1]"),
 ])
 def test_bad_arguments_are_usage_errors(capsys, argv, expected):
     assert expected in _usage_error(capsys, argv)

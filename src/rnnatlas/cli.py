@@ -40,6 +40,19 @@ def _json_with(required: tuple[str, ...] = (), section: str | None = None):
     return parse
 
 
+def _similarity_options(text: str) -> dict:
+    """The similarity stages' options (JSON), checked as the stages will use them: an unknown key,
+    a dtype or a DSA setting out of range is a usage error naming it."""
+    from .stages.similarity import resolve_options
+
+    value = _json(text)
+    try:
+        resolve_options(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _count(minimum: int):
     """An integer argument of at least ``minimum``."""
     def parse(text: str) -> int:
@@ -240,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--chunk", type=int, required=True, help="chunk index (recorded for the merge)")
     p.add_argument("--probes", nargs="+", required=True, help="probe.h5 files of the chunk's networks, in matrix order")
-    p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
+    p.add_argument("--options", type=_similarity_options, default={},
+                   help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True, help="prepared factors (.npz)")
     p.add_argument("--out-meta", required=True, help="chunk metadata (.json)")
 
@@ -249,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True, choices=TASKS, metavar="TASK", help="one of: %(choices)s")
     p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--probes", nargs="+", required=True, help="probe.h5 files of the task's networks, in matrix order")
-    p.add_argument("--options", type=_json, default={}, help="similarity options (JSON; see rnnatlas.stages.similarity)")
+    p.add_argument("--options", type=_similarity_options, default={},
+                   help="similarity options (JSON; see rnnatlas.stages.similarity)")
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("similarity-block", parents=[common], help="distances between two prepared chunks (one tile)")
@@ -257,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meta-a", required=True)
     p.add_argument("--prep-b", required=True, help="the same file as --prep-a for a diagonal tile")
     p.add_argument("--meta-b", required=True)
-    p.add_argument("--options", type=_json, default={})
+    p.add_argument("--options", type=_similarity_options, default={})
     p.add_argument("--out", required=True, help="tile (.npz)")
 
     p = sub.add_parser("similarity-merge", parents=[common], help="assemble tiles into results/<task>/pairwise/<metric>.nc")
@@ -265,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", required=True, choices=METRICS, metavar="METRIC", help="one of: %(choices)s")
     p.add_argument("--metas", nargs="+", required=True, help="chunk metadata files, in chunk order")
     p.add_argument("--blocks", nargs="+", required=True, help="tile files")
-    p.add_argument("--options", type=_json, default={})
+    p.add_argument("--options", type=_similarity_options, default={})
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("similarity-graph", parents=[common], help="pairwise file of fixed-point graph distances")
