@@ -73,3 +73,32 @@ def test_no_traceback_from_the_installed_command(tmp_path: Path) -> None:
                           str(tmp_path / "none.h5"), "--models", "m.h5", "--out", "p.h5"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "file not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_command_too_long_for_the_shell_goes_through_an_arguments_file(tmp_path: Path) -> None:
+    """At the papers' scale a summary job names 3,600 files (a 435 KB command; one shell argument
+    may hold 128 KiB): the workflow writes the arguments to a file and passes ``@file``, which
+    parses to the same arguments; a short command is left as it is."""
+    import shlex
+
+    from rnnatlas.cli import build_parser
+    from rnnatlas.studies.base import args_file
+
+    models = [f"results/cdi/nets/gru-relu-n64-l2_1e-05-s{i:04d}/model.h5" for i in range(3600)]
+    command = f"summarize --task cdi --models {' '.join(models)} --out-csv a.csv --out-json 'a b.json'"
+    path = tmp_path / ".args" / "summarize.txt"
+    passed = args_file(command, str(path))
+    assert passed == shlex.quote(f"@{path}") and len(passed) < 1000 and path.read_text().count("\n") == 3608
+    direct = build_parser().parse_args(shlex.split(command))
+    assert build_parser().parse_args(shlex.split(passed)) == direct and direct.out_json == "a b.json"
+    mtime = path.stat().st_mtime_ns
+    assert args_file(command, str(path)) == passed and path.stat().st_mtime_ns == mtime  # unchanged: not rewritten
+    assert args_file("summarize --task cdi", str(tmp_path / "short.txt")) == "summarize --task cdi"
+    assert not (tmp_path / "short.txt").exists()
+
+
+def test_main_runs_a_stage_from_an_arguments_file(tmp_path: Path, capsys) -> None:
+    args = tmp_path / "args.txt"
+    args.write_text("validate-config\n--threads\n1\n")
+    assert main([f"@{args}"]) == 0
+    assert "configuration OK" in capsys.readouterr().out

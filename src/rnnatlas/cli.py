@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     METRICS = _RegistryChoices(".similarity", "METRICS")
     TASKS = _RegistryChoices(".tasks", "TASKS")
 
-    parser = argparse.ArgumentParser(prog="rnnatlas", description=__doc__.splitlines()[0])
+    # "@file" reads arguments from a file, one per line: the workflow passes a job's long file lists
+    # that way (rnnatlas.studies.base.args_file; a shell argument may not exceed 128 KiB)
+    parser = argparse.ArgumentParser(prog="rnnatlas", description=__doc__.splitlines()[0], fromfile_prefix_chars="@")
     parser.add_argument("--plugin", action="append", default=[],
                         help="a Python file or module that registers more studies, tasks or cells (repeatable)")
     common = argparse.ArgumentParser(add_help=False)
@@ -297,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins(argv: list[str]) -> list[str]:
     """The ``--plugin`` values, read before the full parser is built (they add choices)."""
-    pre = argparse.ArgumentParser(add_help=False)
+    pre = argparse.ArgumentParser(add_help=False, fromfile_prefix_chars="@")
     pre.add_argument("--plugin", action="append", default=[])
     return pre.parse_known_args(argv)[0].plugin
 

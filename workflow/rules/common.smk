@@ -6,7 +6,7 @@ import json
 from rnnatlas import ids as IDS
 from rnnatlas import plan as P
 from rnnatlas.config import task_params
-from rnnatlas.studies.base import render_command
+from rnnatlas.studies.base import args_file, render_command
 
 RESULTS = "results"
 LOW_DISK_MB = 1024  # below this much free space the workflow warns before it starts

@@ -2,7 +2,8 @@
 # populations that the generic training rules do not train, …) as one rule each
 # (rnnatlas.studies.Job). Their outputs are final targets. Each job's command is rendered
 # here (render_command): a shell command naming a loop variable would see the loop's last
-# value when the job runs.
+# value when the job runs. A command too long for the shell (the papers' scale: thousands of
+# files) goes to the job through an arguments file (args_file).
 
 
 for _study in STUDIES:
@@ -27,11 +28,14 @@ for _study in STUDIES:
                 runtime=scaled(_job.resources.runtime),
                 gpu=gpus(_job.resources.gpu),
             params:
-                command=render_command(
-                    _job.command,
-                    input=_job.input,
-                    output=_job.output,
-                    params={k: as_param(v) for k, v in _job.params.items()},
+                command=args_file(
+                    render_command(
+                        _job.command,
+                        input=_job.input,
+                        output=_job.output,
+                        params={k: as_param(v) for k, v in _job.params.items()},
+                    ),
+                    f"{RESULTS}/.args/{_job.name}.txt",
                 ),
                 device=config["device"],
             shell:

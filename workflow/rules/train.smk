@@ -98,9 +98,15 @@ rule summarize_training:
         mem_mb=scaled(2000),
         runtime=scaled(10),
         gpu=0,
+    params:
+        # every model file of the task: through an arguments file when too long for the shell
+        command=lambda w, input, output: args_file(
+            f"summarize --task {w.task} --models {' '.join(input)} --out-csv {output.csv} "
+            f"--out-json {output.json}",
+            f"{RESULTS}/.args/summarize_training_{w.task}.txt",
+        ),
     shell:
-        f"{RNNATLAS} summarize --task {{wildcards.task}} --models {{input}} --out-csv {{output.csv}} "
-        "--out-json {output.json} > {log} 2>&1"
+        f"{RNNATLAS} {{params.command}} > {{log}} 2>&1"
 
 
 for _task in TRAINED:

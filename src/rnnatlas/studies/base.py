@@ -53,6 +53,30 @@ def render_command(template: str, **namespaces: dict) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
+ARGS_FILE_LIMIT = 64 * 1024  # characters; Linux refuses one argument over 128 KiB (bash -c gets the command as one)
+
+
+def args_file(command: str, path: str, limit: int = ARGS_FILE_LIMIT) -> str:
+    """``command`` (rnnatlas's arguments as a shell string), or, when it is longer than ``limit``,
+    ``@path`` after writing its arguments to ``path`` one per line (``rnnatlas @path`` reads
+    them back). At the papers' scale a summary job lists 3,600 files: a 435 KB command that
+    the shell cannot be given. The file is written when the workflow is planned, atomically and
+    only when its content changes; it lives beside the results (shared with cluster nodes)."""
+    if len(command) <= limit:
+        return command
+    args = shlex.split(command)
+    if any("\n" in a for a in args):
+        raise ValueError(f"{path}: an argument holds a newline; it cannot go in an arguments file")
+    text = "\n".join(args) + "\n"
+    target = Path(path)
+    if not target.exists() or target.read_text() != text:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    return shlex.quote("@" + path)
+
+
 @dataclass(frozen=True)
 class Pack:
     """Same-shape networks trained together in one job (their twins are written by it too)."""
