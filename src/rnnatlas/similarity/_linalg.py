@@ -63,6 +63,26 @@ def drop_zero_columns(Xc: torch.Tensor) -> torch.Tensor:
     return Xc if bool(keep.all()) else Xc[:, keep]
 
 
+def numerical_rank(s: np.ndarray | torch.Tensor, shape: tuple[int, ...]) -> int:
+    """How many singular values ``s`` (descending) of a ``shape`` matrix exceed numpy's
+    matrix_rank tolerance ``max(shape) * eps * s_max``."""
+    if len(s) == 0 or float(s[0]) <= 0.0:
+        return 0
+    return int((s > max(shape) * EPS64 * float(s[0])).sum())
+
+
+def digest(data: np.ndarray) -> str:
+    """Identity of an array's values and shape (identical inputs get distance exactly 0);
+    "+ 0.0" maps -0.0 to +0.0 so that equal values give equal bytes."""
+    import hashlib
+
+    values = np.ascontiguousarray(np.asarray(data, dtype=np.float64) + 0.0)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(values.shape).encode())
+    h.update(values.tobytes())
+    return h.hexdigest()
+
+
 def truncated_basis(Xc: torch.Tensor, variance: float) -> torch.Tensor:
     """Orthonormal basis (samples, k) of the leading centered directions.
 
@@ -73,10 +93,9 @@ def truncated_basis(Xc: torch.Tensor, variance: float) -> torch.Tensor:
     rank" and duplicated or dead units cannot add spurious directions.
     """
     U, s, _ = torch.linalg.svd(Xc, full_matrices=False)
-    if s.numel() == 0 or float(s[0]) <= 0.0:
+    rank = numerical_rank(s, tuple(Xc.shape))
+    if rank == 0:
         return U[:, :0]
-    tol = max(Xc.shape) * EPS64 * float(s[0])
-    rank = int((s > tol).sum())
     if variance >= 1.0:
         k = rank
     else:
@@ -225,8 +244,7 @@ def shape_factor(X: torch.Tensor, alpha: float) -> torch.Tensor:
     m = Xc.shape[0]
     Xc = Xc / torch.sqrt(Xc.square().mean())
     U, s, _ = torch.linalg.svd(Xc, full_matrices=False)
-    tol = max(Xc.shape) * EPS64 * float(s[0])
-    rank = int((s > tol).sum())
+    rank = numerical_rank(s, tuple(Xc.shape))
     U, s = U[:, :rank], s[:rank]
     F = U * (alpha * s + (1.0 - alpha) * math.sqrt(m))  # U diag(s d), with lambda = s^2 / m
     return F / torch.linalg.matrix_norm(F)

@@ -32,6 +32,7 @@ def check_dsa_options(options: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def check_alpha(alpha: float) -> float:
+    """Procrustes' partial-whitening parameter as a float in [0, 1] (NaN is refused)."""
     a = float(alpha)
     if not 0.0 <= a <= 1.0:
         raise ValueError(f"procrustes alpha must be in [0, 1] (0: full whitening, 1: none); got {alpha!r}")

@@ -20,7 +20,6 @@ workflow job can compute any block of rows x columns of the distance matrix
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 
 from ._linalg import (center, drop_zero_columns, is_constant, network_basis, network_gram, shape_factor,
                       thread_map)
+from ._linalg import digest as array_digest
 from ._validate import (
     _shape_of,
     as_matrix,
@@ -169,15 +169,6 @@ class Prepared:
             )
 
 
-def _digest(X: torch.Tensor) -> str:
-    # "+ 0.0" maps -0.0 to +0.0 so equal values give equal bytes.
-    data = (X + 0.0).cpu().contiguous().numpy()
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str(data.shape).encode())
-    h.update(data.tobytes())
-    return h.hexdigest()
-
-
 def prepare(
     reps: Any,
     metric: str,
@@ -220,7 +211,7 @@ def prepare(
 
     def one(i: int) -> tuple:
         X = as_matrix(items[i], f"reps[{i}]", device)
-        digest = _digest(X)
+        digest = array_digest((X + 0.0).cpu().numpy())
         if metric == "svcca":
             U = network_basis(X, params["variance"])
             return U.to(dtype).contiguous(), 0.0, None, 0.0, 0.0, digest

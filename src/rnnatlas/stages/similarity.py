@@ -63,13 +63,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "dsa": {},
 }
 DTYPES = ("float32", "float64")  # names of torch dtypes
-# the options each metric's result depends on (the file records these)
-METRIC_OPTIONS = {"svcca": ("variance", "angular", "dtype"), "cka_linear": ("debiased", "angular", "dtype"),
-                  "cka_rbf": ("sigma_fraction", "debiased", "angular", "dtype"), "procrustes": ("alpha", "dtype"),
-                  "dsa_wasserstein": ("dsa",), "dsa_angular": ("dsa",)}
-DISTANCE = {"procrustes": "angle (arccos of the aligned similarity; residual form near 0)",
-            "dsa_wasserstein": "2-Wasserstein distance between eigenvalue sets padded with zeros to `rank`",
-            "dsa_angular": "angle after the best orthogonal similarity transform found (an upper bound)"}
 
 
 def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -89,10 +82,12 @@ def resolve_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def metric_options(metric: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The resolved options ``metric`` depends on, with how its distance is defined."""
-    opts = resolve_options(options)
-    out = {k: opts[k] for k in METRIC_OPTIONS[metric]}
-    if metric in DISTANCE:
-        out["distance"] = DISTANCE[metric]
+    from ..similarity.names import REGISTRY
+
+    opts, entry = resolve_options(options), REGISTRY[metric]
+    out = {k: opts[k] for k in entry.options}
+    if entry.distance:
+        out["distance"] = entry.distance
     return out
 
 
@@ -121,9 +116,9 @@ def load_hidden(task: str, probe_paths: Sequence[str], trajectories: bool = Fals
 
 
 def _is_dynamics(metric: str) -> bool:
-    from ..similarity.names import DYNAMICS_METRICS
+    from ..similarity.names import REGISTRY
 
-    return metric in DYNAMICS_METRICS
+    return REGISTRY[metric].data == "trajectories"
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
@@ -274,12 +269,14 @@ def run_merge(task: str, metric: str, meta_paths: Sequence[str], block_paths: Se
 def _write_matrix(task: str, metric: str, metas: Sequence[dict], ids: list[str], dist: np.ndarray,
                   options: Mapping[str, Any], out: str) -> None:
     """``results/<task>/pairwise/<metric>.nc`` with the per-network coordinates of the chunks' metadata."""
+    from ..similarity.names import REGISTRY
     from ..store.pairwise_file import write_pairwise
 
     set_aside = {k: v for m in metas for k, v in m["set_aside"].items()}
     extra: dict[str, list] = {"constant": [c for m in metas for c in m["constant"]]}
-    if not metric.startswith("cka"):  # SVCCA's kept directions; Procrustes' factor width, DSA's model size
-        extra["k" if metric == "svcca" else "rank"] = [k for m in metas for k in m["k"]]
+    width = REGISTRY[metric].width  # SVCCA's kept directions; Procrustes' factor width, DSA's model size
+    if width:
+        extra[width] = [k for m in metas for k in m["k"]]
     opts = {**metric_options(metric, options), "n_samples": metas[0]["n_samples"] if metas else 0,
             "hidden_state": "h (LSTM: output state, not the cell state)"}
     write_pairwise(out, dist, ids, task=task, metric=metric, options=opts, set_aside=set_aside, extra_coords=extra)
