@@ -40,6 +40,16 @@ def _json_with(required: tuple[str, ...] = (), section: str | None = None):
     return parse
 
 
+def _json_list(text: str) -> list:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
+    if not isinstance(value, list):
+        raise argparse.ArgumentTypeError("expected a JSON list")
+    return value
+
+
 def _similarity_options(text: str) -> dict:
     """The similarity stages' options (JSON), checked as the stages will use them: an unknown key,
     a dtype or a DSA setting out of range is a usage error naming it."""
@@ -290,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--graphs", nargs="*", default=[], help="graph.h5 files")
     p.add_argument("--out", required=True)
 
+    p = sub.add_parser("atlas", parents=[common], help="results/atlas/index.html: every network a point you can open")
+    p.add_argument("--sections", type=_json_list, required=True, help="the planned atlas sections (JSON list)")
+    p.add_argument("--results", type=_folder, required=True, help="the results folder")
+    p.add_argument("--options", type=_json, default={}, help="the config's atlas section (JSON)")
+    p.add_argument("--out-dir", required=True, help="folder of index.html (results/atlas)")
+
     p = sub.add_parser("embed", parents=[common], help="2-D MDS embedding of a pairwise distance file")
     p.add_argument("--pairwise", required=True)
     p.add_argument("--mds", type=_json, default={}, help="n_init, max_iter, eps, random_state (JSON)")
@@ -373,6 +389,7 @@ STAGES = {
     "similarity-merge": _stage("similarity", "run_merge", "task", "metric", "metas", "blocks", "options", "out"),
     "similarity-graph": _stage("similarity", "run_graph", "task", "graphs", "out"),
     "embed": _stage("similarity", "run_embed", "pairwise", "mds", "out"),
+    "atlas": _stage("atlas", "run", "sections", "results", "options", "out_dir"),
 }
 
 

@@ -23,8 +23,12 @@ def snakemake(workdir: Path, *extra: str, timeout: int = 1200) -> subprocess.Com
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """``results/`` of the default target on the tiny config: every study, every rule family."""
-    workdir = tmp_path_factory.mktemp("tiny")
+    """``results/`` of the default target on the tiny config: every study, every rule family.
+
+    While developing, ``RNNATLAS_TINY_DIR=<folder>`` runs (or brings up to date) the tiny run in
+    that folder instead of a fresh one, so that a second session of tests takes seconds."""
+    reuse = os.environ.get("RNNATLAS_TINY_DIR")
+    workdir = Path(reuse) if reuse else tmp_path_factory.mktemp("tiny")
     out = snakemake(workdir)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return workdir / "results"

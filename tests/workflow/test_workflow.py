@@ -280,7 +280,7 @@ def test_a_deleted_file_of_any_kind_is_rebuilt_by_the_same_command(tiny_run, tmp
     kinds = _file_kinds(work / "results")
     assert {"<task>/nets/<net>/model.h5", "<task>/nets/<net>/probe.h5", "<task>/nets/<net>/fixed_points.h5",
             "<task>/nets/<net>/features.h5", "<task>/nets/<net>/multitask.h5", "<task>/nets/<net>/training_change.h5",
-            "<task>/task_data.h5", "toy2d/tanh/solutions.h5"} <= set(kinds), sorted(kinds)
+            "<task>/task_data.h5", "toy2d/tanh/solutions.h5", "atlas/index.html"} <= set(kinds), sorted(kinds)
     for path in kinds.values():
         path.unlink()
     out = _snakemake(work, "-n")
@@ -316,3 +316,9 @@ def test_after_a_config_change_nothing_of_the_old_population_appears(tiny_run, t
         assert listed and all("-s01" in n for n in listed), (task, listed)
     for counts_file in (results / "figures" / "training_change").glob("*.counts.json"):
         assert "-s00" not in counts_file.read_text(), counts_file.name
+    from rnnatlas.atlas.page import read_page
+
+    sections = {s["key"]: s for s in read_page(results / "atlas" / "index.html")[0]["sections"]}
+    assert "space_of_solutions.toy2d_relu" not in sections and "space_of_solutions.toy2d_tanh" in sections
+    assert {v["name"] for v in sections["universality.cdi"]["views"]} == {"svcca", "graph"}
+    assert all("-s00" not in net for net in sections["training_change.perception"]["ids"])

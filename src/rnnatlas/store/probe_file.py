@@ -29,3 +29,11 @@ def read_probe(path: str | os.PathLike) -> tuple[dict, np.ndarray, np.ndarray]:
     """(config, hidden ``[trials, T, N]``, outputs ``[trials, T, O]``)."""
     with open_h5(path, KIND) as f:
         return read_config(f), f["hidden"][()], f["outputs"][()]
+
+
+def read_probe_states(path: str | os.PathLike) -> np.ndarray:
+    """The full dynamical state on the probe set, ``[trials, T, S]``: the hidden state, with
+    the LSTM's cell state appended (the state fixed points live in)."""
+    with open_h5(path, KIND) as f:
+        hidden = f["hidden"][()]
+        return np.concatenate([hidden, f["cell"][()]], axis=-1) if "cell" in f else hidden

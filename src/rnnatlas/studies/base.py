@@ -18,12 +18,15 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
 from ..ids import NetworkSpec, pack_id
 from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..atlas.sections import AtlasSection
 
 RESULTS = "results"
 
@@ -263,6 +266,30 @@ class Study:
     def targets(self, config: dict) -> list[str]:
         """Final files beyond the outputs of the study's jobs, analyses and figures."""
         return []
+
+    # ------------------------------------------------------------------ atlas
+    def atlas_sections(self, config: dict) -> list["AtlasSection"]:
+        """What the atlas (``results/atlas/index.html``) shows of this study: by default one
+        section per trained task, every network (twins included) with the files its training
+        and pack analyses write, and, for the similarity tasks, one view per embedding
+        (the configured metrics and the fixed-point graph) with its distance matrix."""
+        from ..atlas.sections import AtlasSection, network_files
+
+        sections = []
+        for task in self.trained_tasks(config):
+            analyses = self.pack_analyses(config, task)
+            files = {}
+            for pack in self.packs(config, task):
+                for net in pack.networks:
+                    files[net.id] = network_files(analyses, twin=False)
+                for net in pack.twins:
+                    files[net.id] = network_files(analyses, twin=True)
+            metrics = [*config["similarity"]["metrics"], "graph"] if task in self.similarity_tasks(config) else []
+            sections.append(AtlasSection(
+                study=self.name, study_title=self.title, task=task, networks=files,
+                embeddings={m: f"{RESULTS}/{task}/embedding/{m}.nc" for m in metrics},
+                distances={m: f"{RESULTS}/{task}/pairwise/{m}.nc" for m in metrics}))
+        return sections
 
 
 STUDIES: Registry[Study] = Registry("study")

@@ -99,6 +99,17 @@ class SpaceOfSolutions(Study):
         ))
         return jobs
 
+    # ------------------------------------------------------------------ atlas
+    def atlas_sections(self, config: dict) -> list:
+        """The RSG networks (with their features and solution class), and each 2-D population
+        placed by the trace and determinant of its linearisation at the origin (Fig. 2's plane)."""
+        from ..atlas.sections import AtlasSection
+
+        populations = [AtlasSection(study=self.name, study_title=self.title, task="toy2d", label=f"toy2d_{a}",
+                                    population={"reader": "toy2d", "path": toy2d_file(a)})
+                       for a in self._activations(config)] if self.enabled(config) else []
+        return [*super().atlas_sections(config), *populations]
+
     # ------------------------------------------------------------------ figures
     def declared_figures(self) -> list[Figure]:
         def inputs(config: dict) -> list[str]:
