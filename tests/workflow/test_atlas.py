@@ -150,3 +150,18 @@ def test_bad_atlas_options_are_refused(tiny_run, config, tmp_path):
         with pytest.raises(InputError, match="atlas options"):
             stage.run([], str(tiny_run), bad, str(tmp_path))
     assert not list(tmp_path.iterdir())
+
+
+def test_sections_that_do_not_match_the_files_are_refused(tiny_run, config, tmp_path):
+    """A section whose embedding holds networks the section does not list (another population's
+    file), or a malformed section, is an input error before anything is written."""
+    from rnnatlas.errors import InputError
+    from rnnatlas.stages import atlas as stage
+
+    flipflop = next(s for s in plan_sections(config) if s.key == "universality.flipflop").to_dict()
+    flipflop["networks"] = dict(list(flipflop["networks"].items())[:-1])  # one network fewer
+    with pytest.raises(InputError, match="not among"):
+        stage.run([flipflop], str(tiny_run), {}, str(tmp_path / "a"))
+    with pytest.raises(InputError, match="not an atlas section"):
+        stage.run([{"study": "universality", "task": "flipflop", "colour": "red"}], str(tiny_run), {}, str(tmp_path / "b"))
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from .readers import FILE_READERS, POPULATIONS, Part, scalar
 from .sections import AtlasSection
 
@@ -55,7 +56,8 @@ def _index(ids: list[str], wanted, where: str) -> list[int]:
     position = {net: i for i, net in enumerate(ids)}
     missing = [str(n) for n in wanted if str(n) not in position]
     if missing:
-        raise ValueError(f"{where}: networks {missing[:3]} are not in the section's networks")
+        raise InputError(f"{where}: networks {missing[:3]} are not among the {len(ids)} networks this config plans "
+                         "for the section (a file of another population?)")
     return [position[str(n)] for n in wanted]
 
 

@@ -60,6 +60,14 @@ class AtlasSection:
 
     @classmethod
     def from_dict(cls, data: dict) -> "AtlasSection":
+        from dataclasses import fields
+
+        from ..errors import InputError
+
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) - known or not {"study", "study_title", "task"} <= set(data):
+            raise InputError(f"not an atlas section: {str(data)[:200]} (keys allowed: {sorted(known)}; "
+                             "study, study_title and task required)")
         data = dict(data)
         data["networks"] = {k: tuple(v) for k, v in data.get("networks", {}).items()}
         return cls(**data)
