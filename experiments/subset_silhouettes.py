@@ -1,0 +1,66 @@
+"""Paper-style silhouettes of a finished run under other similarity settings, without retraining.
+
+For each task of a results folder: the accepted trained networks' probe states, the distance
+matrix of each metric under each setting asked for (e.g. SVCCA's kept variance), and the
+silhouettes of Maheswaranathan et al.'s groupings (architecture among tanh networks,
+nonlinearity among Vanilla networks, pooled) on the matrix with permutation p-values — the
+numbers `results/universality/summary.json` reports under `paper_subsets`, for settings the run
+did not use. Prints one Markdown table row per task × metric × setting.
+
+    python experiments/subset_silhouettes.py --results results --tasks flipflop cdi \
+        --metric svcca --variance 0.9 0.95 0.99
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def accepted_probes(results: Path, task: str) -> list[str]:
+    table = pd.read_csv(results / task / "training_summary.csv")
+    keep = table[table.trained & table.accepted]
+    return [str(results / task / "nets" / net / "probe.h5") for net in keep.net_id]
+
+
+def subset_rows(results: Path, task: str, metric: str, options: dict, permutations: int) -> dict:
+    from rnnatlas.figures.summary import subset_tests
+    from rnnatlas.ids import parse_network_id
+    from rnnatlas.runtime import pick_device
+    from rnnatlas.stages.similarity import _is_dynamics, compute_tile, load_hidden, prepare_chunk
+
+    ids, reps, _ = load_hidden(task, accepted_probes(results, task), trajectories=_is_dynamics(metric))
+    prep = prepare_chunk(task, metric, reps, options, pick_device("cpu"))
+    distance = np.asarray(compute_tile(metric, prep, None, options), dtype=float)
+    specs = [parse_network_id(i, task) for i in ids]
+    tests = subset_tests(distance, None, [s.arch for s in specs], [s.activation for s in specs], permutations)
+    return {name: entry["distance"] for name, entry in tests.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--tasks", nargs="+", default=["flipflop", "sine", "cdi"])
+    parser.add_argument("--metric", nargs="+", default=["svcca"])
+    parser.add_argument("--variance", type=float, nargs="+", default=[0.99], help="SVCCA's kept variance fraction(s)")
+    parser.add_argument("--permutations", type=int, default=1000)
+    args = parser.parse_args()
+    from rnnatlas.runtime import set_threads
+
+    set_threads(1)
+    print("| task | metric | svcca variance | networks | arch among tanh (p) | nonlinearity among Vanilla (p) | arch pooled (p) |")
+    print("|---|---|---|---|---|---|---|")
+    for task, metric, variance in itertools.product(args.tasks, args.metric, args.variance):
+        rows = subset_rows(args.results, task, metric, {"variance": variance}, args.permutations)
+        cell = lambda e: "—" if e["silhouette"] is None else f"{e['silhouette']:.2f} ({e['p_value']:.3f}, n={e['n']})"  # noqa: E731
+        print(f"| {task} | {metric} | {variance} | {sum(1 for _ in accepted_probes(args.results, task))} | "
+              f"{cell(rows['architecture_among_tanh'])} | {cell(rows['nonlinearity_among_vanilla'])} | "
+              f"{cell(rows['architecture_pooled'])} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
