@@ -219,6 +219,7 @@ class Population:
 
 
 POPULATIONS: Registry[Callable[[str, dict], Population]] = Registry("atlas population reader")
+POPULATION_CURVE_POINTS = 60  # a 2-D network's loss curve (300 points each made the default atlas 22 MB)
 
 
 def read_toy2d(path: str, options: dict) -> Population:
@@ -255,8 +256,8 @@ def read_toy2d(path: str, options: dict) -> Population:
                                                "failure_reason": arrays["failure_reason"][i]})]
         parts.append({"kind": "matrices", "title": "Weights W", "matrices": [
             {"name": "initial", "values": rounded(arrays["weight_init"][i])}, {"name": "trained", "values": rounded(weight)}]})
-        if curves is not None:
-            keep = evenly(curves.shape[1], options["curve_points"])
+        if curves is not None:  # a thousand networks per page: a short curve each
+            keep = evenly(curves.shape[1], min(options["curve_points"], POPULATION_CURVE_POINTS))
             parts.append({"kind": "curves", "title": "Loss", "x_label": "epoch", "y_label": "loss", "log_y": True,
                           "series": [{"name": "loss", "x": (keep + 1).tolist(), "y": rounded(curves[i, keep])}],
                           "threshold": scalar(float(config["accept_loss"]))})
