@@ -11,14 +11,22 @@ import json
 import sys
 
 
-def _json(text: str) -> dict:
+def _json_of(text: str, kind: type, name: str):
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("expected a JSON object")
+    if not isinstance(value, kind):
+        raise argparse.ArgumentTypeError(f"expected a JSON {name}")
     return value
+
+
+def _json(text: str) -> dict:
+    return _json_of(text, dict, "object")
+
+
+def _json_list(text: str) -> list:
+    return _json_of(text, list, "list")
 
 
 def _json_with(required: tuple[str, ...] = (), section: str | None = None):
@@ -38,16 +46,6 @@ def _json_with(required: tuple[str, ...] = (), section: str | None = None):
             raise argparse.ArgumentTypeError(f"missing key(s) {', '.join(missing)}{where}")
         return value
     return parse
-
-
-def _json_list(text: str) -> list:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {exc}") from exc
-    if not isinstance(value, list):
-        raise argparse.ArgumentTypeError("expected a JSON list")
-    return value
 
 
 def _similarity_options(text: str) -> dict:
