@@ -31,14 +31,15 @@ def subset_rows(results: Path, task: str, metric: str, options: dict, permutatio
     from rnnatlas.figures.summary import subset_tests
     from rnnatlas.ids import parse_network_id
     from rnnatlas.runtime import pick_device
-    from rnnatlas.stages.similarity import _is_dynamics, compute_tile, load_hidden, prepare_chunk
+    from rnnatlas.similarity.names import DYNAMICS_METRICS
+    from rnnatlas.stages.similarity import compute_tile, load_hidden, prepare_chunk
 
-    ids, reps, _ = load_hidden(task, accepted_probes(results, task), trajectories=_is_dynamics(metric))
+    ids, reps, _ = load_hidden(task, accepted_probes(results, task), trajectories=metric in DYNAMICS_METRICS)
     prep = prepare_chunk(task, metric, reps, options, pick_device("cpu"))
     distance = np.asarray(compute_tile(metric, prep, None, options), dtype=float)
     specs = [parse_network_id(i, task) for i in ids]
     tests = subset_tests(distance, None, [s.arch for s in specs], [s.activation for s in specs], permutations)
-    return {name: entry["distance"] for name, entry in tests.items()}
+    return {"n": len(ids), **{name: entry["distance"] for name, entry in tests.items()}}
 
 
 def main() -> None:
@@ -57,7 +58,7 @@ def main() -> None:
     for task, metric, variance in itertools.product(args.tasks, args.metric, args.variance):
         rows = subset_rows(args.results, task, metric, {"variance": variance}, args.permutations)
         cell = lambda e: "—" if e["silhouette"] is None else f"{e['silhouette']:.2f} ({e['p_value']:.3f}, n={e['n']})"  # noqa: E731
-        print(f"| {task} | {metric} | {variance} | {sum(1 for _ in accepted_probes(args.results, task))} | "
+        print(f"| {task} | {metric} | {variance} | {rows['n']} | "
               f"{cell(rows['architecture_among_tanh'])} | {cell(rows['nonlinearity_among_vanilla'])} | "
               f"{cell(rows['architecture_pooled'])} |", flush=True)
 

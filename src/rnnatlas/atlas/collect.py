@@ -5,6 +5,7 @@ the 2-D views (one per embedding, plus any a population brings), the distance ma
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,12 @@ def _index(ids: list[str], wanted, where: str) -> list[int]:
     return [position[str(n)] for n in wanted]
 
 
+def _locate(root: Path, planned: str) -> str:
+    """A planned path (``results/…``, relative to the workflow's folder) under the results folder
+    ``root`` the stage was given."""
+    return str(root.parent / planned)
+
+
 def network_section(section: AtlasSection, root: Path, options: dict) -> tuple[dict, dict[str, list[Part]]]:
     """A section of per-network files: fields, views, matrices and cards."""
     from ..store.pairwise_file import read_embedding, read_pairwise
@@ -69,8 +76,7 @@ def network_section(section: AtlasSection, root: Path, options: dict) -> tuple[d
     rows: list[dict] = []
     cards: dict[str, list[Part]] = {}
     for net, names in section.networks.items():
-        folder = root / section.task / "nets" / net
-        paths = {name: str(folder / name) for name in names}
+        paths = {name: _locate(root, path) for name, path in section.network_paths(net).items()}
         fields: dict = {}
         parts: list[Part] = []
         for name in names:
@@ -84,7 +90,7 @@ def network_section(section: AtlasSection, root: Path, options: dict) -> tuple[d
     fields = {name: [row.get(name) for row in rows] for name in names}
     views = []
     for metric, path in section.embeddings.items():
-        ds = read_embedding(root.parent / path if not Path(path).is_absolute() else path)
+        ds = read_embedding(_locate(root, path))
         members = _index(ids, ds["net"].values, path)
         xy = ds["embedding"].values
         views.append({"name": metric, "label": f"{metric_label(metric)} (MDS)", "members": members,
@@ -93,15 +99,13 @@ def network_section(section: AtlasSection, root: Path, options: dict) -> tuple[d
                       "set_aside": _set_aside(ds.attrs)})
     matrices = {}
     for metric, path in section.distances.items():
-        da = read_pairwise(root.parent / path if not Path(path).is_absolute() else path)
+        da = read_pairwise(_locate(root, path))
         matrices[metric] = {"label": metric_label(metric), "members": _index(ids, da["net_a"].values, path),
                             **encode_matrix(da.values)}
     return {"ids": ids, "fields": fields, "views": views, "matrices": matrices}, cards
 
 
 def _set_aside(attrs: dict) -> dict:
-    import json
-
     try:
         return json.loads(attrs.get("set_aside", "{}"))
     except (TypeError, ValueError):
@@ -110,7 +114,7 @@ def _set_aside(attrs: dict) -> dict:
 
 def population_section(section: AtlasSection, root: Path, options: dict) -> tuple[dict, dict[str, list[Part]]]:
     path = section.population["path"]
-    population = POPULATIONS.get(section.population["reader"])(str(root.parent / path), options)
+    population = POPULATIONS.get(section.population["reader"])(_locate(root, path), options)
     return {"ids": population.ids, "fields": population.fields, "views": population.views, "matrices": {}}, population.cards
 
 

@@ -40,23 +40,15 @@ def rounded(values, digits: int = 4) -> list:
     """``values`` as a (nested) list of floats with ``digits`` significant digits; non-finite
     values become None (JSON has no NaN)."""
     a = np.asarray(values, dtype=np.float64)
-    out = np.zeros_like(a)
-    finite = np.isfinite(a) & (a != 0)
-    magnitude = np.floor(np.log10(np.abs(a[finite])))
-    scale = 10.0 ** (digits - 1 - magnitude)
-    out[finite] = np.round(a[finite] * scale) / scale
-    listed = out.tolist()
-    if np.isfinite(a).all():
-        return listed
-    flat_bad = ~np.isfinite(a)
-    obj = np.array(listed, dtype=object)
-    obj[flat_bad] = None
-    return obj.tolist()
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(a))))
+        out = np.where(np.isfinite(a) & (a != 0), np.round(a * scale) / scale, 0.0)
+    return np.where(np.isfinite(a), out, None).tolist()
 
 
 def scalar(value: Any) -> Any:
     """A JSON-ready field value: numbers rounded, containers as JSON text."""
-    if isinstance(value, (np.generic,)):
+    if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
@@ -222,16 +214,28 @@ POPULATIONS: Registry[Callable[[str, dict], Population]] = Registry("atlas popul
 POPULATION_CURVE_POINTS = 60  # a 2-D network's loss curve (300 points each made the default atlas 22 MB)
 
 
+def toy2d_trajectories(weight: np.ndarray, activation: str, config: dict) -> np.ndarray:
+    """Every network's trajectory from x0 over [0, t_final], ``[K, steps + 1, 2]``: the whole
+    population at once with the model's own RK4 at the training step ``dt`` (what it was
+    trained on; non-finite where a network diverges)."""
+    import torch
+
+    from ..models.ctrnn2d import CTRNN2DPopulation
+
+    population = CTRNN2DPopulation(torch.as_tensor(weight, dtype=torch.float64), activation)
+    with torch.no_grad():
+        _, trajectory = population(torch.as_tensor(config["x0"], dtype=torch.float64), float(config["t_final"]),
+                                   float(config["dt"]), return_trajectory=True)
+    return trajectory[:, :, 0].numpy()  # [K, steps + 1, B = 1, 2] → one start each
+
+
 def read_toy2d(path: str, options: dict) -> Population:
     """Study S's 2-D networks: placed by trace and determinant of the linearisation at the
     origin; each card has W before and after training, its eigenvalues, loss and trajectory."""
-    from scipy.integrate import solve_ivp
-
     from ..store.toy2d_file import read_solutions
 
     config, arrays, attrs = read_solutions(path, with_curves=True)
     activation = attrs["activation"]
-    phi = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}.get(activation)
     k = len(arrays["label"])
     ids = [f"toy2d-{activation}-{i:05d}" for i in range(k)]
     fields = {
@@ -247,8 +251,10 @@ def read_toy2d(path: str, options: dict) -> Population:
     views = [{"name": "trace_det", "label": "trace–determinant at the origin", "x": fields["trace"],
               "y": fields["determinant"], "x_label": "trace", "y_label": "determinant", "members": list(range(k))}]
     curves = arrays.get("loss_curve")
-    t_final, x0, target = float(config["t_final"]), np.asarray(config["x0"], float), config["target"]
-    times = np.linspace(0.0, t_final, 51)
+    if curves is not None:  # a thousand networks per page: a short curve each
+        keep = evenly(curves.shape[1], min(options["curve_points"], POPULATION_CURVE_POINTS))
+    trajectories = toy2d_trajectories(arrays["weight"], activation, config)
+    target = config["target"]
     cards = {}
     for i, net in enumerate(ids):
         weight = arrays["weight"][i]
@@ -256,20 +262,16 @@ def read_toy2d(path: str, options: dict) -> Population:
                                                "failure_reason": arrays["failure_reason"][i]})]
         parts.append({"kind": "matrices", "title": "Weights W", "matrices": [
             {"name": "initial", "values": rounded(arrays["weight_init"][i])}, {"name": "trained", "values": rounded(weight)}]})
-        if curves is not None:  # a thousand networks per page: a short curve each
-            keep = evenly(curves.shape[1], min(options["curve_points"], POPULATION_CURVE_POINTS))
+        if curves is not None:
             parts.append({"kind": "curves", "title": "Loss", "x_label": "epoch", "y_label": "loss", "log_y": True,
                           "series": [{"name": "loss", "x": (keep + 1).tolist(), "y": rounded(curves[i, keep])}],
                           "threshold": scalar(float(config["accept_loss"]))})
-        if phi is not None and np.isfinite(weight).all():
-            solution = solve_ivp(lambda t, x, w=weight: -x + w @ phi(x), (0.0, t_final), x0, t_eval=times, rtol=1e-6,
-                                 atol=1e-9)
-            if solution.success:
-                parts.append({"kind": "trajectories", "title": "Trajectory from x0 (target marked)",
-                              "explained": None, "axis": ["x1", "x2"], "trials": [rounded(solution.y)],
-                              "trial_index": [0], "n_trials": 1,
-                              "points": {"coords": [[target[0]], [target[1]]], "stability": ["target"], "q": [0.0],
-                                         "index": [0], "total": 1}})
+        if np.isfinite(trajectories[i]).all():
+            parts.append({"kind": "trajectories", "title": "Trajectory from x0 (target marked)",
+                          "explained": None, "axis": ["x1", "x2"], "trials": [rounded(trajectories[i].T)],
+                          "trial_index": [0], "n_trials": 1,
+                          "points": {"coords": [[target[0]], [target[1]]], "stability": ["target"], "q": [0.0],
+                                     "index": [0], "total": 1}})
         eig = arrays["origin_eigenvalues"][i]
         parts.append({"kind": "eigenvalues", "title": "Linearisation at the origin", "detail": "tanh: of W − I; relu: of the orthant where the trajectory ends",
                       "re": rounded(eig.real), "im": rounded(eig.imag), "boundary": "imaginary_axis"})

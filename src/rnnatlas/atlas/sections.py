@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from ..studies.base import PackAnalysis
 
-RESULTS = "results"
 TRAINING_FILES = ("model.h5", "probe.h5")  # what every trained network (and twin) has
 
 
@@ -47,9 +46,15 @@ class AtlasSection:
         """Networks listed at planning time (a population's size is known once its file is read)."""
         return len(self.networks)
 
+    def network_paths(self, net: str) -> dict[str, str]:
+        """File name → planned path (``results/<task>/nets/<net>/<name>``) of one network's files."""
+        from ..studies.base import net_file
+
+        return {name: net_file(self.task, net, name) for name in self.networks[net]}
+
     def inputs(self) -> list[str]:
         """Every file the atlas reads for this section."""
-        files = [f"{RESULTS}/{self.task}/nets/{net}/{name}" for net, names in self.networks.items() for name in names]
+        files = [path for net in self.networks for path in self.network_paths(net).values()]
         files += [*self.embeddings.values(), *self.distances.values()]
         if self.population:
             files.append(self.population["path"])

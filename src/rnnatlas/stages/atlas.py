@@ -2,7 +2,8 @@
 
 Reads the sections the workflow planned (every enabled study's ``atlas_sections``), their
 per-network files, embeddings and distance matrices, and writes the page (and, for large runs,
-the card and matrix files beside it). Reads result files only; needs neither torch nor a GPU.
+the card and matrix files beside it). Reads result files only (torch only to integrate study S's
+2-D networks with their own RK4); needs no GPU.
 """
 
 from __future__ import annotations
