@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from rnnatlas.figures.summary import modal_fraction, silhouette, write_summary
+from rnnatlas.figures.untrained import GROUPS, untrained_comparison
 
 
 def test_silhouette_separated_and_undefined():
@@ -54,3 +55,37 @@ def test_paper_subsets_with_permutation_p_values(results, tmp_path):
     assert pooled["n"] == 8 and pooled["silhouette"] > 0.99 and pooled["p_value"] < 0.06
     vanilla = subsets["nonlinearity_among_vanilla"]["distance"]
     assert vanilla["silhouette"] < 0.2 and vanilla["p_value"] > 0.2
+
+
+def test_untrained_comparison_on_points_on_a_line():
+    """Fig. 4's test on distances |x_a − x_b|: trained ReLU at 0, untrained ReLU at 1, trained tanh
+    at 5, untrained tanh at −10 (5 each, jittered). ReLU: closer to its untrained twins (1 vs 5,
+    every network, p ≈ 1/252, the smallest 5 + 5 labels allow); tanh: not (15 vs 5)."""
+    rng = np.random.default_rng(0)
+    centres = {(True, "relu"): 0.0, (False, "relu"): 1.0, (True, "tanh"): 5.0, (False, "tanh"): -10.0}
+    ids, x, groups = [], [], {g: [] for g in GROUPS}
+    for g, c in centres.items():
+        for k in range(5):
+            ids.append(f"{g}{k}")
+            groups[g].append(f"{g}{k}")
+            x.append(c + rng.normal(scale=0.05))
+    x = np.asarray(x)
+    d = untrained_comparison(np.abs(x[:, None] - x[None]), ids, groups, n_permutations=2000)
+    relu = d["trained_closer_to_own_untrained_than_to_other_trained"]["relu"]
+    assert relu["holds"] and relu["fraction_of_reference_closer"] == 1.0
+    assert abs(relu["to_near"] - 1.0) < 0.1 and abs(relu["to_far"] - 5.0) < 0.1
+    assert relu["p_value"] < 0.02
+    tanh = d["trained_closer_to_own_untrained_than_to_other_trained"]["tanh"]
+    assert not tanh["holds"] and tanh["fraction_of_reference_closer"] == 0.0 and tanh["p_value"] > 0.9
+    assert d["groups"] == {"trained_tanh": 5, "trained_relu": 5, "untrained_tanh": 5, "untrained_relu": 5}
+    assert abs(d["mean_distance"]["trained_relu"]["untrained_tanh"] - 10.0) < 0.1
+
+
+def test_untrained_comparison_only_where_twins_exist(results, tmp_path):
+    d = write_summary(results, tmp_path / "summary.json")
+    assert "untrained_comparison" not in d["tasks"]["flipflop"]
+    cdi = d["tasks"]["cdi"]["untrained_comparison"]
+    assert set(cdi) == {"svcca", "graph"}  # the metrics with a distance file in the fixture
+    assert cdi["svcca"]["groups"] == {"trained_tanh": 2, "trained_relu": 2, "untrained_tanh": 2, "untrained_relu": 2}
+    assert cdi["graph"]["groups"]["untrained_relu"] == 0  # untrained twins have no graph distances
+    assert cdi["graph"]["trained_closer_to_own_untrained_than_to_other_trained"]["relu"]["holds"] is None

@@ -11,6 +11,7 @@ import numpy as np
 
 from rnnatlas.figures.io import (PathLike, dynamics_summary, load_embedding, load_pairwise,
                                  read_networks)
+from rnnatlas.figures.untrained import untrained_comparison, vanilla_groups
 from rnnatlas.similarity import METRICS as SIMILARITY_METRICS
 from rnnatlas.store.atomic import write_json
 from rnnatlas.studies.universality import PAPER_TASKS as TASKS
@@ -122,6 +123,8 @@ def task_summary(task_dir: PathLike, metrics: Sequence[str] = METRICS) -> dict[s
     out: dict[str, Any] = {"n_trained": sum(n.trained for n in nets), "n_accepted": len(keep),
                            "metrics": {m: metric_summary(task_dir, m, keep) for m in metrics},
                            "modal_fixed_point_count": modal_fraction(ds)}
+    if any(not n.trained for n in nets):
+        out["untrained_comparison"] = untrained_summary(task_dir, nets, metrics)
     ds = ds or {}
     if "fraction_with_expected_stable_points" in ds:
         out["fraction_with_expected_stable_points"] = ds["fraction_with_expected_stable_points"]
@@ -130,6 +133,19 @@ def task_summary(task_dir: PathLike, metrics: Sequence[str] = METRICS) -> dict[s
         out["sine_median_relative_frequency_error"] = ds["median_relative_frequency_error"]
     if "eigenvalue_closest_to_1_by_arch" in ds:
         out["cdi_eigenvalue_nearest_1_by_arch"] = ds["eigenvalue_closest_to_1_by_arch"]
+    return out
+
+
+def untrained_summary(task_dir: Path, nets: list, metrics: Sequence[str]) -> dict[str, Any]:
+    """Fig. 4's comparison (:func:`rnnatlas.figures.untrained.untrained_comparison`) on each metric's
+    distance matrix: accepted trained Vanilla networks against every untrained twin."""
+    groups = vanilla_groups(nets)
+    out: dict[str, Any] = {}
+    for metric in metrics:
+        dist = load_pairwise(task_dir, metric)
+        if dist is not None:
+            out[metric] = untrained_comparison(np.asarray(dist.values, dtype=float),
+                                               [str(i) for i in dist["net_a"].values], groups, N_PERMUTATIONS)
     return out
 
 
@@ -144,7 +160,12 @@ def universality_summary(results_dir: PathLike, tasks: Sequence[str] = TASKS,
             "paper_subsets": "silhouettes as the paper's Fig. 1 groups networks (architecture among tanh "
                              "networks, nonlinearity among Vanilla networks) and pooled, on the distance matrix "
                              "and on the embedding, each with a permutation p-value: (1 + #{shuffled labels "
-                             f"score >= observed}}) / (1 + {N_PERMUTATIONS})"}
+                             f"score >= observed}}) / (1 + {N_PERMUTATIONS})",
+            "untrained_comparison": "Fig. 4, where a task has untrained twins: per distance matrix, the mean "
+                                    "distances between trained/untrained x tanh/ReLU Vanilla networks and, per "
+                                    "trained nonlinearity, whether its networks are closer to the untrained ones "
+                                    "of their nonlinearity than to the trained ones of the other (the paper: yes "
+                                    "for ReLU), with a permutation p-value (the two groups' labels shuffled)"}
 
 
 def write_summary(results_dir: PathLike, path: PathLike, **kwargs: Any) -> dict[str, Any]:

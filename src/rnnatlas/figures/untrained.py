@@ -31,22 +31,63 @@ def vanilla_groups(nets: list[NetInfo]) -> dict[tuple[bool, str], list[str]]:
     return out
 
 
-def group_mean_distance(dist, groups: dict[tuple[bool, str], list[str]]) -> np.ndarray:
-    """[4, 4] mean pairwise distance between groups (diagonal: distinct pairs only); NaN if empty."""
-    ids = [str(i) for i in dist["net_a"].values]
+def group_mean_distance(distance: np.ndarray, ids: list[str], groups: dict[tuple[bool, str], list[str]]) -> np.ndarray:
+    """[4, 4] mean pairwise distance between GROUPS (diagonal: distinct pairs only); NaN if empty."""
     pos = {i: k for k, i in enumerate(ids)}
-    m = np.asarray(dist.values)
+    idx = [[pos[i] for i in groups.get(g, []) if i in pos] for g in GROUPS]
     out = np.full((len(GROUPS), len(GROUPS)), np.nan)
-    for a, ga in enumerate(GROUPS):
-        for b, gb in enumerate(GROUPS):
-            ia = [pos[i] for i in groups[ga] if i in pos]
-            ib = [pos[i] for i in groups[gb] if i in pos]
-            block = m[np.ix_(ia, ib)]
+    for a, ia in enumerate(idx):
+        for b, ib in enumerate(idx):
+            block = distance[np.ix_(ia, ib)]
             if a == b:
-                block = block[~np.eye(len(ia), dtype=bool)] if len(ia) > 1 else np.array([])
+                block = block[~np.eye(len(ia), dtype=bool)]
             if block.size:
                 out[a, b] = float(block.mean())
     return out
+
+
+def _closer_test(distance: np.ndarray, ref: list[int], near: list[int], far: list[int],
+                 n_permutations: int, seed: int) -> dict:
+    """Are the ``ref`` networks on average closer to ``near`` than to ``far``? The mean distances,
+    the share of ``ref`` networks for which it holds, and a permutation p-value: ``near`` and
+    ``far`` labels shuffled (sizes kept), p = (1 + #{shuffled gap >= observed}) / (1 + shuffles)."""
+    out = {"n_reference": len(ref), "n_near": len(near), "n_far": len(far), "to_near": None, "to_far": None,
+           "holds": None, "fraction_of_reference_closer": None, "p_value": None, "n_permutations": n_permutations}
+    if not ref or not near or not far:
+        return out
+    block = distance[np.ix_(ref, near + far)]
+    to_near, to_far = block[:, :len(near)].mean(axis=1), block[:, len(near):].mean(axis=1)
+    gap = float(to_far.mean() - to_near.mean())
+    out.update(to_near=float(to_near.mean()), to_far=float(to_far.mean()), holds=bool(gap > 0),
+               fraction_of_reference_closer=float(np.mean(to_near < to_far)))
+    if n_permutations > 0:
+        rng = np.random.default_rng(seed)
+        cols = block.mean(axis=0)  # each candidate's mean distance to the reference networks
+        shuffled = np.stack([rng.permutation(cols) for _ in range(n_permutations)])
+        null = shuffled[:, len(near):].mean(axis=1) - shuffled[:, :len(near)].mean(axis=1)
+        out["p_value"] = float((1 + np.sum(null >= gap - 1e-12)) / (1 + n_permutations))
+    return out
+
+
+def untrained_comparison(distance: np.ndarray, ids: list[str], groups: dict[tuple[bool, str], list[str]],
+                         n_permutations: int = 1000, seed: int = 0) -> dict:
+    """Fig. 4's claim, for each trained nonlinearity: are trained Vanilla networks closer to untrained
+    networks of their own nonlinearity than to trained networks of the other one? (The paper: trained
+    and untrained ReLU networks are closer to each other than to trained tanh networks.) Group sizes,
+    the [4, 4] mean distances between groups, and per nonlinearity the test of :func:`_closer_test`
+    (near: untrained of the same nonlinearity; far: trained of the other)."""
+    pos = {i: k for k, i in enumerate(ids)}
+    idx = {g: [pos[i] for i in groups.get(g, []) if i in pos] for g in GROUPS}
+    name = {g: f"{'trained' if g[0] else 'untrained'}_{g[1]}" for g in GROUPS}
+    means = group_mean_distance(distance, ids, groups)
+    acts = sorted({g[1] for g in GROUPS})
+    tests = {act: _closer_test(distance, idx[(True, act)], idx[(False, act)],
+                               idx[(True, next(o for o in acts if o != act))], n_permutations, seed)
+             for act in acts}
+    return {"groups": {name[g]: len(idx[g]) for g in GROUPS},
+            "mean_distance": {name[ga]: {name[gb]: (None if np.isnan(means[a, b]) else float(means[a, b]))
+                                         for b, gb in enumerate(GROUPS)} for a, ga in enumerate(GROUPS)},
+            "trained_closer_to_own_untrained_than_to_other_trained": tests}
 
 
 def figure_untrained(task_dir: PathLike, out_stem: PathLike, context: int = 0) -> FigureCounts:
@@ -169,7 +210,7 @@ def _group_matrix(fig, ax, dist, groups) -> None:
     if dist is None:
         empty(ax, "pairwise file missing", title)
         return
-    m = group_mean_distance(dist, groups)
+    m = group_mean_distance(np.asarray(dist.values), [str(i) for i in dist["net_a"].values], groups)
     im = ax.imshow(m, cmap="magma_r", vmin=0)
     names = [_group_name(*g).replace(" ", "\n") for g in GROUPS]
     ax.set_xticks(range(len(GROUPS)), names, fontsize=7)
