@@ -154,6 +154,19 @@ def test_default_and_paper_configs_are_valid():
     load_config([ROOT / "config" / "paper.yaml"])
 
 
+def test_workstation_config_is_the_2019_study_alone_at_64_units():
+    """The file the README's workstation column was measured with: study U alone, 4 seeds × 8
+    cells of 64 units per task, Fig. 4's twins, and the metrics it drops really gone."""
+    config = load_config([ROOT / "config" / "workstation.yaml"])
+    assert [s for s in ("space_of_solutions", "training_change", "multitask") if config[s]["enabled"]] == []
+    for task in ("flipflop", "sine", "cdi"):
+        nets = plan.trained_networks(config, task)
+        assert len(nets) == 32 and {n.units for n in nets} == {64}
+        twins = [t for p in plan.packs(config, task) for t in p.twins]
+        assert len(twins) == (8 if task == "cdi" else 0)
+    assert config["similarity"]["svcca_variance"] == 0.95 and "dsa_angular" not in config["similarity"]["metrics"]
+
+
 def test_merge_replaces_lists_and_merges_mappings():
     merged = merge({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}})
     assert merged == {"a": {"b": 1, "c": [3]}, "d": 1}
